@@ -1,0 +1,34 @@
+# BUILD-file macros shared by every pipeline (loaded through [GLOBAL].build_file_prelude_globs).
+
+
+def prefect_pipeline(**kwargs):
+    """Everything Pants needs to know about one pipeline directory, from a one-line BUILD file.
+
+    Targets (addresses relative to the pipeline directory):
+      :src          the flow's Python sources, plus `*.sql` resources beside them
+      :tests        `*_test.py` beside the code
+      :deployments  prefect.yaml; nothing depends on it, so editing it re-registers deployments without
+                    rebuilding the image
+      :pex          the flow and its dependencies, packed for a two-layer image install
+      :image        docker image built from the pipeline's Dockerfile on top of //:base
+    Keyword arguments are passed to the docker_image (e.g. extra `image_tags`).
+    """
+    name = build_file_dir().name
+    resources(name="sql", sources=["**/*.sql"])
+    python_sources(name="src", dependencies=[":sql"])
+    python_tests(name="tests", sources=["*_test.py"])
+    file(name="deployments", source="prefect.yaml")
+    pex_binary(
+        name="pex",
+        entry_point="flow.py",
+        dependencies=[":src"],
+        layout="packed",
+        execution_mode="venv",
+        include_tools=True,
+    )
+    docker_image(
+        name="image",
+        repository=name.replace("_", "-"),
+        image_tags=["{build_args.IMAGE_TAG}"],
+        **kwargs,
+    )
