@@ -21,7 +21,7 @@ def prefect_pipeline(**kwargs):
     pex_binary(
         name="pex",
         entry_point="flow.py",
-        dependencies=[":src"],
+        dependencies=[":src", "3rdparty/python:image-interpreter-extras"],
         layout="packed",
         execution_mode="venv",
         include_tools=True,

@@ -1,0 +1,61 @@
+# Base image of every pipeline image (Pants target //:base).
+#
+# OS image, chosen with the build arg OS_IMAGE:
+#   * default, production/CI with registry access: the official
+#     python:3.11-slim-bookworm (CPython 3.11 on Debian 12 "bookworm").
+#   * offline machines (no Docker Hub): a local tag built from Debian packages by
+#     build-support/docker/build-offline-os-image.sh (default tag
+#     rio-pipelines/os:bookworm-python3.11, Debian's python3 3.11 on bookworm),
+#     passed as --build-arg OS_IMAGE=<tag>.
+# Both put `python3` (3.11) on the PATH; nothing below depends on which one is used.
+# Give OS_IMAGE an explicit tag (Pants parses it). Debian's python3 reports 3.11.2,
+# so the PEX must be resolved for that interpreter too (markers such as
+# python_full_version < "3.11.3" pull extra dependencies there).
+#
+# Python packages are NOT pip-installed here (containers cannot reach PyPI):
+# the build context must contain `base-deps.pex`, a packed-layout venv PEX built
+# on the host by Pants (pex_binary `//:base-deps`), with Prefect 3 and the
+# database drivers (psycopg[binary], pymysql, pymssql, oracledb thin mode).
+# No secrets are baked in: credentials come from the environment at run time.
+ARG OS_IMAGE=python:3.11-slim-bookworm
+
+# --- Stage 1: turn the PEX into a venv (the PEX itself stays out of the image).
+FROM $OS_IMAGE AS venv
+COPY base-deps.pex /tmp/base-deps.pex
+# SOURCE_DATE_EPOCH=0 makes the compiled .pyc files reproducible (hash-based),
+# so identical dependencies give an identical venv. PEX_ROOT keeps PEX's cache
+# in /tmp of this throwaway stage.
+RUN SOURCE_DATE_EPOCH=0 PEX_ROOT=/tmp/pex-root PEX_TOOLS=1 \
+        python3 /tmp/base-deps.pex venv --scope=deps --compile /opt/venv
+RUN SOURCE_DATE_EPOCH=0 PEX_ROOT=/tmp/pex-root PEX_TOOLS=1 \
+        python3 /tmp/base-deps.pex venv --scope=srcs --compile /opt/venv
+
+# --- Stage 2: the base image.
+FROM $OS_IMAGE
+
+LABEL org.opencontainers.image.title="rio-pipelines base" \
+      org.opencontainers.image.description="CPython 3.11 on Debian bookworm, Prefect 3 and database drivers (PostgreSQL, MySQL/MariaDB, SQL Server, Oracle thin)"
+
+# Non-root runtime user. Numeric in USER so that Kubernetes' runAsNonRoot can
+# verify it. /opt/prefect is its writable working directory (flows write
+# temporary CSV/Parquet batches there); its home holds PREFECT_HOME (~/.prefect).
+RUN groupadd --gid 1000 prefect \
+    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/prefect \
+        --shell /bin/bash prefect \
+    && install -d -o 1000 -g 1000 /opt/prefect
+
+# Owned by root: the runtime user can read and run it, not modify it.
+COPY --from=venv /opt/venv /opt/venv
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    LANG=C.UTF-8 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DO_NOT_TRACK=1 \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+WORKDIR /opt/prefect
+USER 1000:1000
+
+CMD ["prefect", "version"]

@@ -1,0 +1,85 @@
+"""`--changed-since` sees changes to the shared library and to individual pins, and nothing more."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.workspace import commit_all, copy_repo, git, pants
+
+# `list` needs no lockfile; skipping its derivation keeps a pin change from triggering a ~1 min resolve.
+NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture
+def clean_repo(repo: Path) -> Iterator[Path]:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    yield repo
+    git(repo, "reset", "-q", "--hard", head)
+
+
+def affected(repo: Path) -> set[str]:
+    result = pants(repo, "--changed-since=HEAD~1", "--changed-dependents=transitive", "list", env=NO_LOCKFILE)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def bump_pin(repo: Path, distribution: str) -> None:
+    """Moves `distribution`'s pin to another version in constraints.txt and in every pin file holding it."""
+    pattern = re.compile(rf"^(#   )?{re.escape(distribution)}(\[[^\]]*\])?==(\S+)$", re.M)
+    touched = 0
+    for path in [repo / "3rdparty/python/constraints.txt", *(repo / "3rdparty/python/pins").glob("*.txt")]:
+        text, count = pattern.subn(lambda m: f"{m[0]}.post1", path.read_text())
+        path.write_text(text)
+        touched += count
+    assert touched >= 2, f"{distribution} is not pinned"
+
+
+def test_shared_module_change_marks_its_importers_only(clean_repo: Path) -> None:
+    naming = clean_repo / "pipelines/common/naming.py"
+    naming.write_text(naming.read_text() + "\n")
+    commit_all(clean_repo, "touch naming")
+
+    changed = affected(clean_repo)
+
+    assert "pipelines/common/naming.py" in changed
+    assert "pipelines/common/naming_test.py:tests" in changed
+    assert not any(address.startswith("3rdparty/") for address in changed)
+    assert "pipelines/common/lake.py" not in changed
+
+
+def test_pin_change_marks_the_users_of_that_requirement_only(clean_repo: Path) -> None:
+    bump_pin(clean_repo, "psycopg-binary")  # a transitive pin, in psycopg's closure only
+    commit_all(clean_repo, "bump psycopg-binary")
+
+    changed = affected(clean_repo)
+
+    assert "3rdparty/python:psycopg#psycopg" in changed
+    assert "3rdparty/python:prefect#prefect" not in changed
+    assert "3rdparty/python:pyarrow#pyarrow" not in changed
+    assert "pipelines/common/naming.py" not in changed
+
+
+def test_shared_transitive_pin_marks_every_requirement_that_pulls_it(clean_repo: Path) -> None:
+    bump_pin(clean_repo, "anyio")  # pulled by prefect and httpx, not by pyarrow
+    commit_all(clean_repo, "bump anyio")
+
+    changed = affected(clean_repo)
+
+    assert {"3rdparty/python:prefect#prefect", "3rdparty/python:httpx#httpx"} <= changed
+    assert "3rdparty/python:pyarrow#pyarrow" not in changed
+
+
+def test_readme_change_marks_nothing(clean_repo: Path) -> None:
+    (clean_repo / "README.md").write_text("alterado\n")
+    commit_all(clean_repo, "docs")
+
+    assert affected(clean_repo) == set()
