@@ -21,12 +21,16 @@ def _launcher_copy(tmp_path: Path) -> Path:
 
 def _run(repo: Path, env: dict[str, str]) -> tuple[int, str]:
     """Runs the launcher; returns its exit code and its stderr with line wrapping undone."""
-    result = subprocess.run(["./pants", "--version"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["./pants", "--version"], cwd=repo, env=env, capture_output=True, text=True, timeout=300
+    )
     return result.returncode, " ".join(result.stderr.split())
 
 
 def _pex_tool_name() -> tuple[str, int]:
-    known = next(line for line in (REPO_ROOT / "pants.toml").read_text().splitlines() if "linux_x86_64|" in line)
+    known = next(
+        line for line in (REPO_ROOT / "pants.toml").read_text().splitlines() if "linux_x86_64|" in line
+    )
     version, _, sha256, size = known.split('"')[1].split("|")
     return f"pex-{version}-{sha256[:12]}.pex", int(size)
 
@@ -35,7 +39,9 @@ def test_missing_python39_is_reported_and_nothing_is_installed(tmp_path: Path) -
     (tmp_path / "repo").mkdir()
     repo = _launcher_copy(tmp_path / "repo")
     cache = tmp_path / "cache"
-    code, stderr = _run(repo, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PANTS_LAUNCHER_CACHE": str(cache)})
+    code, stderr = _run(
+        repo, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PANTS_LAUNCHER_CACHE": str(cache)}
+    )
     assert code == 1
     assert "needs CPython 3.9 and none was found" in stderr
     assert "PANTS_PYTHON" in stderr
@@ -46,7 +52,8 @@ def test_missing_python39_is_reported_and_nothing_is_installed(tmp_path: Path) -
 def test_corrupt_pex_tool_is_refused(tmp_path: Path, corruption: str) -> None:
     real_cache = Path(os.environ["HOME"]) / ".cache" / "rio-pipelines-pants"
     pants_version = next(
-        line.split('"')[1] for line in (REPO_ROOT / "pants.toml").read_text().splitlines()
+        line.split('"')[1]
+        for line in (REPO_ROOT / "pants.toml").read_text().splitlines()
         if line.startswith("pants_version")
     )
     real_venv = real_cache / f"pants-{pants_version}"

@@ -15,7 +15,10 @@ _DERIVED_FILES = ("3rdparty/python/default.lock", "3rdparty/python/default.lock.
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -42,5 +45,9 @@ def pants(repo: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     """Runs ./pants in `repo` without a daemon (a daemon would outlive the test)."""
     return subprocess.run(
         ["./pants", "--no-pantsd", "--no-dynamic-ui", *args],
-        cwd=repo, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
     )

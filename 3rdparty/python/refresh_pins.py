@@ -40,16 +40,31 @@ def read_direct_requirements() -> list[Requirement]:
 
 def resolve(requirements_file: Path) -> dict[str, Any]:
     if sys.version_info[:2] != (3, 11):
-        sys.exit(f"{Path(__file__).name}: run me with CPython 3.11 (the project's interpreter), not {sys.version}.")
+        sys.exit(
+            f"{Path(__file__).name}: run me with CPython 3.11 (the project's interpreter), not {sys.version}."
+        )
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         # The machine-wide pip config may cap versions with a global constraint file; ignore it.
         env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
-        cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--only-binary=:all:", "--report", str(report), "-r", str(requirements_file)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--only-binary=:all:",
+            "--report",
+            str(report),
+            "-r",
+            str(requirements_file),
+        ]
         if subprocess.run(cmd, env=env).returncode != 0:
             sys.exit(f"pip could not resolve {requirements_file}: fix the requirement named above and rerun.")
-        return json.loads(report.read_text())
+        report_data: dict[str, Any] = json.loads(report.read_text())
+        return report_data
 
 
 Node = tuple[str, frozenset[str]]  # (canonical name, extras)
@@ -60,8 +75,10 @@ class Resolve:
 
     def __init__(self, report: dict[str, Any]) -> None:
         metadata = [item["metadata"] for item in report["install"]]
-        self.versions = {canonicalize_name(m["name"]): m["version"] for m in metadata}
-        self._requires = {canonicalize_name(m["name"]): m.get("requires_dist", []) for m in metadata}
+        self.versions: dict[str, str] = {canonicalize_name(m["name"]): m["version"] for m in metadata}
+        self._requires: dict[str, list[str]] = {
+            canonicalize_name(m["name"]): m.get("requires_dist", []) for m in metadata
+        }
         self._environment = {**default_environment(), **report.get("environment", {})}
 
     def _children(self, node: Node) -> set[Node]:
@@ -107,7 +124,9 @@ def main() -> None:
         if stale.name not in wanted:
             stale.unlink()
 
-    declared = set(re.findall(r'^\s*"([a-z0-9-]+)",', BUILD.read_text(), flags=re.M)) if BUILD.exists() else set()
+    declared = (
+        set(re.findall(r'^\s*"([a-z0-9-]+)",', BUILD.read_text(), flags=re.M)) if BUILD.exists() else set()
+    )
     names = {canonicalize_name(r.name) for r in direct}
     if names != declared:
         sys.exit(

@@ -1,11 +1,11 @@
 # BUILD-file macros shared by every pipeline (loaded through [GLOBAL].build_file_prelude_globs).
 
 
-def prefect_pipeline(**kwargs):
+def prefect_pipeline(resource_globs=(), **kwargs):
     """Everything Pants needs to know about one pipeline directory, from a one-line BUILD file.
 
     Targets (addresses relative to the pipeline directory):
-      :src          the flow's Python sources, plus `*.sql` resources beside them
+      :src          the flow's Python sources, plus files matching `resource_globs` (e.g. ["queries/*.sql"])
       :tests        `*_test.py` beside the code
       :deployments  prefect.yaml; nothing depends on it, so editing it re-registers deployments without
                     rebuilding the image
@@ -14,8 +14,9 @@ def prefect_pipeline(**kwargs):
     Keyword arguments are passed to the docker_image (e.g. extra `image_tags`).
     """
     name = build_file_dir().name
-    resources(name="sql", sources=["**/*.sql"])
-    python_sources(name="src", dependencies=[":sql"])
+    if resource_globs:
+        resources(name="resources", sources=list(resource_globs))
+    python_sources(name="src", dependencies=[":resources"] if resource_globs else [])
     python_tests(name="tests", sources=["*_test.py"])
     file(name="deployments", source="prefect.yaml")
     pex_binary(
@@ -29,6 +30,7 @@ def prefect_pipeline(**kwargs):
     docker_image(
         name="image",
         repository=name.replace("_", "-"),
+        dependencies=[":pex"],
         image_tags=["{build_args.IMAGE_TAG}"],
         **kwargs,
     )

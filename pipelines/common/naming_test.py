@@ -10,7 +10,9 @@ def test_deployment_name_uses_dashes() -> None:
     assert name.dir_name == "rj_segovi__dump_db_1746"
 
 
-@pytest.mark.parametrize("bad", ["rj_Segovi__x", "rj_segovi_x", "rj_seg ovi__x", "rj_1seg__x", "rj_são__x", "x__y"])
+@pytest.mark.parametrize(
+    "bad", ["rj_Segovi__x", "rj_segovi_x", "rj_seg ovi__x", "rj_1seg__x", "rj_são__x", "x__y"]
+)
 def test_invalid_dir_names_are_rejected(bad: str) -> None:
     with pytest.raises(NamingError, match="rj_<secretaria>__<pipeline>"):
         PipelineName.from_dir(bad)

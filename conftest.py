@@ -1,0 +1,75 @@
+"""Fixtures shared by the whole repository's tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: no telemetry, and no writes to the developer's ~/.prefect.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+
+POSTGRES_URL_ENV = "PIPELINES_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database for the session (flow tests request it; ~6-10 s to start)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Without heartbeats a flow run ends ~1 s sooner (the heartbeat thread sleeps in 1 s steps).
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield
+
+
+@pytest.fixture
+def lake_uri(tmp_path: Path) -> str:
+    """A local lake in the test's temporary directory."""
+    return str(tmp_path / "lake")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database file (created on first connection) in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'source.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL server's SQLAlchemy URL; skips without one, except in CI where it fails."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        hint = f"run build-support/ci/start-postgres.sh and export the {POSTGRES_URL_ENV} it prints"
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_URL_ENV} is not set and CI is: {hint}")
+        pytest.skip(f"no PostgreSQL for this test: {POSTGRES_URL_ENV} is not set ({hint})")
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a fresh schema, dropped after the test (unqualified tables go there)."""
+    import sqlalchemy as sa
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

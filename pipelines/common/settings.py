@@ -1,0 +1,24 @@
+"""Defaults shared by every pipeline, each overridable by an environment variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+LAKE_URI_ENV: Final = "PIPELINES_LAKE_URI"
+LOCAL_DATA_DIR_ENV: Final = "PIPELINES_LOCAL_DATA_DIR"
+DEFAULT_LOCAL_DATA_DIR: Final = "data"
+
+RIO_TZ: Final = ZoneInfo("America/Sao_Paulo")
+
+
+def local_data_dir() -> Path:
+    """Directory for local runs' generated files (sample databases, default lake): ``./data``."""
+    return Path(os.environ.get(LOCAL_DATA_DIR_ENV) or DEFAULT_LOCAL_DATA_DIR).expanduser().resolve()
+
+
+def default_lake_uri() -> str:
+    """``$PIPELINES_LAKE_URI`` (e.g. ``gs://bucket/prefix`` in production), else ``./data/lake``."""
+    return os.environ.get(LAKE_URI_ENV) or str(local_data_dir() / "lake")

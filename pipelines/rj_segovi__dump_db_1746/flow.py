@@ -1,0 +1,52 @@
+"""rj_segovi__dump_db_1746: incremental dump of the 1746 call centre's database into the lake."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from pipelines.common.settings import default_lake_uri
+from pipelines.rj_segovi__dump_db_1746.tasks import (
+    DEFAULT_DATASET_ID,
+    DumpResult,
+    dump_table,
+    prepare_sample_database,
+    read_watermark,
+)
+
+
+@flow(name="rj_segovi__dump_db_1746")
+def rj_segovi__dump_db_1746(
+    database_url: str | None = None,
+    table: str = "chamado",
+    batch_size: int = 50_000,
+    lake_uri: str | None = None,
+    dataset_id: str = DEFAULT_DATASET_ID,
+    secret_path: str | None = None,
+) -> DumpResult:
+    """Dump ``table`` into ``<lake>/<dataset_id>/<table>/`` partitioned by the call's start date.
+
+    Incremental: only rows from the newest day already in the lake on are read, and that day is rewritten,
+    so a rerun adds new rows without duplicating old ones. Without ``database_url`` a local SQLite sample is
+    generated and used; with ``secret_path`` (e.g. ``DB_1746``) the credentials come from the environment
+    variables ``DB_1746__DB_USERNAME`` / ``DB_1746__DB_PASSWORD``.
+    """
+    url = database_url or prepare_sample_database()
+    lake = lake_uri or default_lake_uri()
+    since = read_watermark(lake, dataset_id, table)
+    return dump_table(
+        url,
+        table,
+        lake_uri=lake,
+        since=since,
+        batch_size=batch_size,
+        dataset_id=dataset_id,
+        secret_path=secret_path,
+    )
+
+
+if __name__ == "__main__":
+    result = rj_segovi__dump_db_1746()
+    print(
+        f"{result.rows_written} row(s) of {result.table} written to {result.destination} "
+        f"({len(result.days_written)} day(s), {result.rows_rejected} row(s) rejected)"
+    )
