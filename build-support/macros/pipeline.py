@@ -6,7 +6,7 @@ def prefect_pipeline(resource_globs=(), **kwargs):
 
     Targets (addresses relative to the pipeline directory):
       :src          the flow's Python sources, plus files matching `resource_globs` (e.g. ["queries/*.sql"])
-      :tests        `*_test.py` beside the code
+      :tests        `*_test.py` beside the code (image_test.py gets the built image)
       :deployments  prefect.yaml; nothing depends on it, so editing it re-registers deployments without
                     rebuilding the image
       :pex          the flow and its dependencies, packed for a two-layer image install
@@ -17,7 +17,12 @@ def prefect_pipeline(resource_globs=(), **kwargs):
     if resource_globs:
         resources(name="resources", sources=list(resource_globs))
     python_sources(name="src", dependencies=[":resources"] if resource_globs else [])
-    python_tests(name="tests", sources=["*_test.py"])
+    python_tests(
+        name="tests",
+        sources=["*_test.py"],
+        # image_test.py runs the flow inside the image, so Pants builds the image first.
+        overrides={"image_test.py": {"runtime_package_dependencies": [":image"]}},
+    )
     file(name="deployments", source="prefect.yaml")
     pex_binary(
         name="pex",

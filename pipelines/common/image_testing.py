@@ -1,0 +1,48 @@
+"""Test support: run a pipeline's flow inside the image that Pants built for it.
+
+Tests declare the image as a `runtime_package_dependencies` (the `prefect_pipeline` macro does it for
+`image_test.py`), so Pants builds it first and drops its `*.docker-info.json` into the test sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    exit_code: int
+    output: str
+
+
+def built_image(pipeline_dir: str) -> str:
+    """The `repository:tag` Pants built for `pipelines/<pipeline_dir>:image`."""
+    info_file = Path(f"pipelines.{pipeline_dir}") / "image.docker-info.json"
+    if not info_file.exists():
+        raise FileNotFoundError(
+            f"{info_file} is missing: declare the image in runtime_package_dependencies and run the test "
+            "through `./pants test`"
+        )
+    info = json.loads(info_file.read_text())
+    names: list[str] = [tag["name"] for registry in info["registries"] for tag in registry["tags"]]
+    return names[0]
+
+
+def run_flow_in_container(
+    image: str, pipeline_dir: str, lake_dir: Path, timeout: float = 300
+) -> ContainerRun:
+    """Runs the flow module as its image's non-root user, writing to `lake_dir` mounted as the lake."""
+    lake_dir.mkdir(parents=True, exist_ok=True)
+    lake_dir.chmod(0o777)  # the image's user (uid 1000) writes here
+    command = [
+        "docker", "run", "--rm", "--network", "none",
+        "--volume", f"{lake_dir}:/lake",
+        "--env", "PIPELINES_LAKE_URI=/lake",
+        "--env", "PIPELINES_LOCAL_DATA_DIR=/tmp/data",
+        image, "python", "-m", f"pipelines.{pipeline_dir}.flow",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return ContainerRun(result.returncode, result.stdout + result.stderr)
