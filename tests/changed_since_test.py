@@ -56,6 +56,51 @@ def test_shared_module_change_marks_its_importers_only(clean_repo: Path) -> None
     assert "pipelines/common/lake.py" not in changed
 
 
+def pipelines_in(addresses: set[str]) -> set[str]:
+    return {a.split("/")[1].split(":")[0] for a in addresses if a.startswith("pipelines/rj_")}
+
+
+def images_in(addresses: set[str]) -> set[str]:
+    return {a for a in addresses if a.endswith(":image") or a == "//:base"}
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("pipelines/common/db.py", {"rj_segovi__dump_db_1746"}),
+        ("pipelines/common/http.py", {"rj_smtr__gps_brt", "rj_cor__alertario_precipitacao"}),
+    ],
+)
+def test_shared_module_change_reaches_exactly_the_pipelines_importing_it(
+    clean_repo: Path, module: str, expected: set[str]
+) -> None:
+    path = clean_repo / module
+    path.write_text(path.read_text() + "\n")
+    commit_all(clean_repo, f"touch {module}")
+
+    changed = affected(clean_repo)
+
+    assert pipelines_in(changed) == expected
+    assert images_in(changed) == {f"pipelines/{name}:image" for name in expected}
+
+
+def test_root_dockerfile_change_marks_every_image(clean_repo: Path) -> None:
+    dockerfile = clean_repo / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "LABEL rebuilt=yes\n")
+    commit_all(clean_repo, "base image")
+
+    every_image = {f"pipelines/{p.name}:image" for p in (clean_repo / "pipelines").glob("rj_*__*")}
+    assert images_in(affected(clean_repo)) == every_image | {"//:base"}
+
+
+def test_prefect_yaml_change_marks_deployments_but_not_the_image(clean_repo: Path) -> None:
+    spec = clean_repo / "pipelines/rj_smtr__gps_brt/prefect.yaml"
+    spec.write_text(spec.read_text().replace('cron: "* * * * *"', 'cron: "*/2 * * * *"'))
+    commit_all(clean_repo, "every two minutes")
+
+    assert affected(clean_repo) == {"pipelines/rj_smtr__gps_brt:deployments"}
+
+
 def test_pin_change_marks_the_users_of_that_requirement_only(clean_repo: Path) -> None:
     bump_pin(clean_repo, "psycopg-binary")  # a transitive pin, in psycopg's closure only
     commit_all(clean_repo, "bump psycopg-binary")
