@@ -5,7 +5,8 @@
 #   build-support/docker/build-offline-os-image.sh [TAG]
 #
 # TAG defaults to $OS_IMAGE, then to rio-pipelines/os:bookworm-python3.11.
-# Pass the same tag to the root Dockerfile as `--build-arg OS_IMAGE=<TAG>`.
+# Pass the same tag to the root Dockerfile as `--build-arg OS_IMAGE=<TAG>`. The tag is the only line
+# printed on stdout (progress goes to stderr):  export OS_IMAGE="$(build-offline-os-image.sh)"
 #
 # The Debian mirror is read at run time from this machine's apt sources
 # (/etc/apt/sources.list.d/*.sources `URIs:` or /etc/apt/sources.list `deb`
@@ -27,7 +28,7 @@ readonly PACKAGES=python3,python3-venv,python-is-python3,ca-certificates,tzdata,
 
 tag="${1:-${OS_IMAGE:-$DEFAULT_TAG}}"
 
-log() { echo "build-offline-os-image: $*"; }
+log() { echo "build-offline-os-image: $*" >&2; }
 die() { echo "build-offline-os-image: ERROR: $*" >&2; exit 1; }
 
 # --- Reuse -------------------------------------------------------------------
@@ -36,6 +37,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 if [[ "${OS_IMAGE_REBUILD:-0}" != 1 ]] && docker image inspect "$tag" >/dev/null 2>&1; then
   log "image '$tag' already exists; reusing it (set OS_IMAGE_REBUILD=1 to rebuild)."
+  echo "$tag"
   exit 0
 fi
 
@@ -193,3 +195,4 @@ python_version="$(docker run --rm "$tag" python3 -c \
   'import platform, ssl, venv, zoneinfo; print(platform.python_version())')" \
   || die "the imported image '$tag' cannot run python3."
 log "built '$tag' (Python ${python_version}, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))."
+echo "$tag"
