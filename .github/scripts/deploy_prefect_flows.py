@@ -1,0 +1,99 @@
+"""Deploy the pipelines affected by a change to Prefect (docs/deploy.md).
+
+    ./pants run .github/scripts/deploy_prefect_flows.py -- --environment staging --all
+
+Every flag can come from the environment instead (for the workflows): PIPELINES_DEPLOY_ENVIRONMENT,
+PIPELINES_DEPLOY_CHANGED_SINCE, PIPELINES_DEPLOY_PIPELINE, PIPELINES_DEPLOY_ALL, PIPELINES_DEPLOY_DRY_RUN,
+PIPELINES_DEPLOY_PRUNE and PIPELINES_DEPLOY_RUN; flags win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from pipeline_platform.deploy import DeployError, Options, deploy
+from pipeline_platform.images import ImageTagError
+from pipeline_platform.local_server import LocalServerError
+from pipeline_platform.pants import PantsError
+from pipeline_platform.repo import GitError, find_repo_root
+from pipelines.common.naming import ENVIRONMENTS, NamingError
+
+ENV_PREFIX = "PIPELINES_DEPLOY_"
+TRUE = {"1", "true", "yes", "on"}
+
+
+def env(name: str) -> str | None:
+    return os.environ.get(ENV_PREFIX + name) or None
+
+
+def env_flag(name: str) -> bool:
+    return (env(name) or "").strip().lower() in TRUE
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="deploy_prefect_flows.py",
+        description="Build and register the Prefect deployments of the pipelines affected by a change.",
+    )
+    parser.add_argument("--environment", choices=ENVIRONMENTS, default=env("ENVIRONMENT"))
+    parser.add_argument(
+        "--changed-since",
+        metavar="REV",
+        default=env("CHANGED_SINCE"),
+        help="git revision to compare with (default: the merge base with master)",
+    )
+    selection = parser.add_mutually_exclusive_group()
+    selection.add_argument("--pipeline", metavar="NAME", default=env("PIPELINE"), help="deploy this pipeline")
+    selection.add_argument(
+        "--all", action="store_true", default=env_flag("ALL"), help="deploy every pipeline"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", default=env_flag("DRY_RUN"), help="print the plan only"
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        default=env_flag("PRUNE"),
+        help="delete deployments no prefect.yaml declares",
+    )
+    parser.add_argument(
+        "--run",
+        metavar="DEPLOYMENT",
+        default=env("RUN"),
+        help="embedded mode: run this deployment in its image on the local Docker, print its final state",
+    )
+    args = parser.parse_args(argv)
+    if args.environment is None:
+        parser.error(
+            f"--environment is required (or {ENV_PREFIX}ENVIRONMENT): one of {', '.join(ENVIRONMENTS)}"
+        )
+    if args.all and args.pipeline:
+        parser.error("--all and --pipeline exclude each other")
+    return Options(
+        environment=args.environment,
+        changed_since=args.changed_since,
+        pipeline=args.pipeline,
+        all=args.all,
+        dry_run=args.dry_run,
+        prune=args.prune,
+        run=args.run,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        return deploy(find_repo_root(), options, console)
+    except (DeployError, GitError, ImageTagError, LocalServerError, NamingError, PantsError) as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

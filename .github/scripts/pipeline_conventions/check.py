@@ -1,0 +1,64 @@
+"""The repository's conventions as a check: `./pants lint` runs it (pants-plugins/pipeline_lint).
+
+    python -m pipeline_conventions.check pipelines DIR...            # layout and deployments of pipelines
+    python -m pipeline_conventions.check secrets --baseline FILE FILE...
+
+Prints one `path: reason` line per problem and exits 1 if there is any. Paths are relative to the working
+directory, which must be the repository root (entrypoints in prefect.yaml are relative to it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pipeline_conventions import secret_scan
+from pipeline_conventions.layout import check_layout, is_pipeline_dir
+from pipeline_conventions.problems import Problem
+from pipeline_platform.spec import validate_pipeline
+from pipelines.common.naming import PIPELINE_DIR_PATTERN
+
+
+def check_pipeline(directory: Path) -> list[Problem]:
+    """Layout, then the prefect.yaml (deployment names, environments, pools, secrets, schedules, entrypoint,
+    parameters, unknown keys) with the deploy tool's own validation, so lint and deploy agree."""
+    problems = check_layout(directory)
+    if PIPELINE_DIR_PATTERN.match(directory.name) and (directory / "prefect.yaml").is_file():
+        problems.extend(Problem(str(found.path), found.reason) for found in validate_pipeline(directory))
+    return problems
+
+
+def check_pipelines(directories: Iterable[Path]) -> list[Problem]:
+    problems: list[Problem] = []
+    for directory in sorted(set(directories)):
+        if is_pipeline_dir(directory):
+            problems.extend(check_pipeline(directory))
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipeline_conventions.check")
+    commands = parser.add_subparsers(dest="command", required=True)
+    pipelines = commands.add_parser("pipelines", help="check pipeline directories")
+    pipelines.add_argument("directories", nargs="*", type=Path)
+    secrets = commands.add_parser("secrets", help="scan files for secrets not in the baseline")
+    secrets.add_argument("--baseline", type=Path, required=True)
+    secrets.add_argument("files", nargs="*")
+    args = parser.parse_args(argv)
+
+    if args.command == "pipelines":
+        problems = check_pipelines(args.directories)
+        checked = f"{len(args.directories)} director(y/ies)"
+    else:
+        problems = secret_scan.scan(args.files, args.baseline)
+        checked = f"{len(args.files)} file(s)"
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in {checked}.")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

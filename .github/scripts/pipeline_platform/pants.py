@@ -1,0 +1,140 @@
+"""Nested Pants runs and the target graph they describe (`./pants peek` output)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class PantsError(RuntimeError):
+    """A nested ./pants run failed; the message ends with the tail of its stderr."""
+
+
+def run_pants(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Runs ``./pants`` in ``repo`` without the daemon and returns its stdout.
+
+    ``--no-pantsd`` is needed for correctness, not only speed: under ``./pants run`` the outer invocation
+    holds the daemon, and a nested run that asks for it waits 60 s and fails; a daemon kept across commits may
+    also replay docker builds of the previous commit.
+    """
+    command = ["./pants", "--no-pantsd", "--no-dynamic-ui", "--no-colors", *args]
+    result = subprocess.run(
+        command,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-25:])
+        raise PantsError(f"{' '.join(command[:1] + list(args))} failed (exit {result.returncode}):\n{tail}")
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str
+    target_type: str
+    dependencies: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    repository: str | None = None
+
+
+@dataclass
+class TargetGraph:
+    """Targets by address, with dependency edges resolved by Pants (explicit and inferred)."""
+
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    @classmethod
+    def from_peek(cls, output: str) -> TargetGraph:
+        text = output.strip()
+        entries: list[dict[str, Any]] = json.loads(text) if text else []
+        return cls({entry["address"]: _target(entry) for entry in entries})
+
+    def __contains__(self, address: object) -> bool:
+        return address in self.targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def owners(self, files: Iterable[str]) -> set[str]:
+        """Targets whose sources include one of ``files``."""
+        wanted = set(files)
+        return {address for address, target in self.targets.items() if wanted.intersection(target.sources)}
+
+    def dependents(self) -> dict[str, set[str]]:
+        reverse: dict[str, set[str]] = {address: set() for address in self.targets}
+        for address, target in self.targets.items():
+            for dependency in target.dependencies:
+                reverse.setdefault(dependency, set()).add(address)
+        return reverse
+
+    def transitive_dependents(self, roots: Iterable[str]) -> set[str]:
+        """``roots`` and everything depending on them, directly or not."""
+        reverse = self.dependents()
+        seen = set(roots)
+        queue = deque(seen)
+        while queue:
+            for dependent in reverse.get(queue.popleft(), ()):
+                if dependent not in seen:
+                    seen.add(dependent)
+                    queue.append(dependent)
+        return seen
+
+    def subgraph(self, addresses: Iterable[str]) -> TargetGraph:
+        return TargetGraph(
+            {address: self.targets[address] for address in addresses if address in self.targets}
+        )
+
+    def shortest_path(self, start: str, goals: Sequence[str] | set[str]) -> list[str] | None:
+        """Shortest dependency path from ``start`` down to one of ``goals`` (as ``./pants paths`` walks it).
+
+        Walks ``start``'s dependencies breadth first within this graph; ties go to the goal found first in
+        sorted order, so the answer is deterministic.
+        """
+        targets = set(goals)
+        parents: dict[str, str | None] = {start: None}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if node in targets:
+                path = [node]
+                while (parent := parents[path[-1]]) is not None:
+                    path.append(parent)
+                return list(reversed(path))
+            target = self.targets.get(node)
+            for dependency in sorted(target.dependencies if target else ()):
+                if dependency in self.targets and dependency not in parents:
+                    parents[dependency] = node
+                    queue.append(dependency)
+        return None
+
+
+def _target(entry: dict[str, Any]) -> Target:
+    repository = entry.get("repository")
+    return Target(
+        address=entry["address"],
+        target_type=entry["target_type"],
+        dependencies=tuple(entry.get("dependencies") or ()),
+        sources=tuple(entry.get("sources") or ()),
+        repository=repository if isinstance(repository, str) else None,
+    )
+
+
+def peek_changed(repo: Path, since: str) -> TargetGraph:
+    """The targets changed since ``since`` plus their transitive dependents, in one Pants run."""
+    output = run_pants(repo, f"--changed-since={since}", "--changed-dependents=transitive", "peek")
+    return TargetGraph.from_peek(output)
+
+
+def peek_all(repo: Path) -> TargetGraph:
+    """Every target of the repository with its dependencies, in one Pants run."""
+    return TargetGraph.from_peek(run_pants(repo, "peek", "::"))
