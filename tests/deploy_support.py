@@ -47,6 +47,8 @@ def run_script(
         PIPELINES_REPO_ROOT=str(repo),
         # This test's modules and their requirements, as the test process sees them.
         PYTHONPATH=os.pathsep.join(sys.path),
+        # Wide enough for the plan's dependency paths to stay on one line.
+        COLUMNS="400",
     )
     environment.update(env or {})
     return subprocess.run(
@@ -66,6 +68,8 @@ def add_minimal_pipeline(repo: Path) -> None:
     target.mkdir()
     (target / "__init__.py").write_text("")
     (target / "BUILD").write_text("prefect_pipeline()\n")
+    # The macro gives image_test.py the built image; this pipeline's test never runs here.
+    (target / "image_test.py").write_text("def test_placeholder() -> None:\n    assert True\n")
     (target / "Dockerfile").write_text(
         (source / "Dockerfile").read_text().replace("rj_smtr__gps_brt", MINIMAL_PIPELINE)
     )

@@ -24,7 +24,7 @@ from pipeline_platform.images import image_tag, registry
 from pipeline_platform.pants import PantsError, peek_all
 from pipeline_platform.planning import plan_json, plan_report
 from pipeline_platform.repo import GitError, default_base_revision, find_repo_root, resolve_revision
-from pipeline_platform.summary import append_step_summary, show
+from pipeline_platform.summary import append_step_summary, show, terminal_width
 from pipelines.common.naming import ENVIRONMENTS
 
 
@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The plan goes to stderr when stdout carries the graph or the JSON.
     console = Console(
         stderr=args.json or (args.graph is not None and args.output is None),
-        width=None if sys.stdout.isatty() else 160,
+        soft_wrap=True,
+        width=terminal_width(),
     )
     try:
         repo = find_repo_root()

@@ -21,6 +21,7 @@ from pipeline_platform.images import ImageTagError
 from pipeline_platform.local_server import LocalServerError
 from pipeline_platform.pants import PantsError
 from pipeline_platform.repo import GitError, find_repo_root
+from pipeline_platform.summary import terminal_width
 from pipelines.common.naming import ENVIRONMENTS, NamingError
 
 ENV_PREFIX = "PIPELINES_DEPLOY_"
@@ -87,7 +88,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(soft_wrap=True, width=terminal_width())
     try:
         return deploy(find_repo_root(), options, console)
     except (DeployError, GitError, ImageTagError, LocalServerError, NamingError, PantsError) as error:

@@ -44,7 +44,7 @@ from pipeline_platform.planning import plan_report, problems_report
 from pipeline_platform.register import PipelineOutcome, RetryPolicy
 from pipeline_platform.repo import NULL_SHA, default_base_revision, pipeline_dirs, resolve_revision
 from pipeline_platform.spec import PipelineSpec, Problem, SpecError, load_pipeline
-from pipeline_platform.summary import Report, show
+from pipeline_platform.summary import Report, append_step_summary, show
 from pipelines.common.naming import WORK_POOLS
 
 
@@ -98,8 +98,10 @@ def deploy(repo: Path, options: Options, console: Console) -> int:
     registry = images.registry()
     show(console, plan_report(plan, specs, options.environment, tag, registry, dry_run=options.dry_run))
     if problems:
-        show(console, problems_report(problems))
-        console.print("[bold red]Nothing was built or registered.[/]")
+        for problem in problems:
+            console.print(f"[red]{problem}[/]", highlight=False)
+        append_step_summary(problems_report(problems).to_markdown())
+        console.print(f"[bold red]{len(problems)} problem(s): nothing was built or registered.[/]")
         return 1
     if options.dry_run:
         if options.prune:

@@ -24,12 +24,14 @@ def run_pants(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> s
     also replay docker builds of the previous commit.
     """
     command = ["./pants", "--no-pantsd", "--no-dynamic-ui", "--no-colors", *args]
+    # Pants runs on its own interpreter: a PYTHONPATH meant for this one would break it before it starts.
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
         command,
         cwd=repo,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**environment, **(env or {})},
         check=False,
     )
     if result.returncode != 0:

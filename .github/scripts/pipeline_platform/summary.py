@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,11 @@ def show(console: Console, *reports: Report) -> None:
         for note in report.notes:
             console.print(f"  • {note}", highlight=False)
     append_step_summary("\n".join(report.to_markdown() for report in reports))
+
+
+def terminal_width() -> int | None:
+    """The terminal's width (rich finds it); in logs (CI), COLUMNS or 160 columns."""
+    return None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
 
 
 def append_step_summary(markdown: str) -> None:
