@@ -217,6 +217,11 @@ def _build(
     console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")
     started = time.monotonic()
     results = images.build_images(repo, pipelines, tag, registry)
+    for result in results:
+        if result.status.failed:
+            console.print(
+                f"[red]{result.pipeline.dir_name}: image build failed:[/]\n{result.detail}", highlight=False
+            )
     console.print(f"Images done in {time.monotonic() - started:.1f} s.")
     return {result.pipeline.dir_name: result for result in results}
 
@@ -244,7 +249,9 @@ async def _register(
             name = item.pipeline.dir_name
             image = images_by_pipeline[name]
             if image.status.failed:
-                outcomes.append(PipelineOutcome(specs[name], name, image, error=f"image: {image.detail}"))
+                outcomes.append(
+                    PipelineOutcome(specs[name], name, image, error=f"image: {_last_line(image.detail)}")
+                )
                 continue
             outcome = await register.register_pipeline(
                 client, specs[name], environment, image, tag, policy, on_retry
@@ -332,6 +339,11 @@ def outcome_report(
             else f"--prune deleted {len(pruned.removed)}: {', '.join(pruned.removed) or 'nothing'}"
         )
     return Report(f"Deploy to {environment}", ("Pipeline", "Image", "Deployments", "Result"), rows, notes)
+
+
+def _last_line(text: str, limit: int = 240) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[-1] if lines else text)[:limit]
 
 
 def _since(started: float) -> str:

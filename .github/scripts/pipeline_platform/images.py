@@ -87,9 +87,9 @@ def build_images(
         return []
     try:
         _pants_build(repo, pipelines, tag, registry_address)
-    except PantsError:
+    except PantsError as error:
         if len(pipelines) == 1:
-            raise
+            return [_failed(pipelines[0], tag, registry_address, error)]
         return [_build_one(repo, pipeline, tag, registry_address) for pipeline in pipelines]
     return [_result(repo, pipeline, tag, registry_address) for pipeline in pipelines]
 
@@ -98,9 +98,13 @@ def _build_one(repo: Path, pipeline: PipelineName, tag: str, registry_address: s
     try:
         _pants_build(repo, [pipeline], tag, registry_address)
     except PantsError as error:
-        reference = planned_reference(pipeline, tag, registry_address)
-        return ImageResult(pipeline, reference, ImageStatus.FAILED, str(error))
+        return _failed(pipeline, tag, registry_address, error)
     return _result(repo, pipeline, tag, registry_address)
+
+
+def _failed(pipeline: PipelineName, tag: str, registry_address: str | None, error: PantsError) -> ImageResult:
+    reference = planned_reference(pipeline, tag, registry_address)
+    return ImageResult(pipeline, reference, ImageStatus.FAILED, str(error))
 
 
 def _pants_build(

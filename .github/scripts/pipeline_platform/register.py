@@ -108,7 +108,9 @@ async def with_retries(
     attempts = 0
     async for attempt in AsyncRetrying(
         stop=stop_after_attempt(max(policy.attempts, 1)),
-        wait=wait_exponential_jitter(initial=policy.initial_seconds, max=policy.max_seconds),
+        wait=wait_exponential_jitter(
+            multiplier=policy.initial_seconds, max=policy.max_seconds, jitter=policy.initial_seconds
+        ),
         retry=retry_if_exception(is_transient),
         before_sleep=before_sleep,
         reraise=True,

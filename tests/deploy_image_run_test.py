@@ -1,0 +1,93 @@
+"""Real images: the deploy tool builds the changed pipeline's image with Pants, registers it, and (``--run``)
+runs the deployment in that image through a local Docker work pool, all on the embedded server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+from prefect.utilities.dockerutils import docker_client
+
+from pipeline_platform.images import docker_unavailable_reason
+from pipeline_platform.local_run import LOCAL_POOL
+from pipeline_platform.local_server import stop_local_server
+from tests.deploy_support import free_port, read_deployments, run_script
+from tests.workspace import commit_all, copy_repo, git
+
+DEPLOYMENT = "rj-smtr--gps-brt--staging"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if reason := docker_unavailable_reason():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs a Docker engine for this test: {reason}")
+        pytest.skip(reason)
+    return copy_repo(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "prefect-server"
+    stop_local_server(tmp_path / "prefect-server")
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}"
+
+
+def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Path, home: Path) -> None:
+    tasks = repo / "pipelines/rj_smtr__gps_brt/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# changed by the image run test\n")
+    commit_all(repo, "smtr change")
+    tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+    port = free_port()
+    env = {"PIPELINES_LOCAL_PREFECT_HOME": str(home), "PIPELINES_LOCAL_PREFECT_PORT": str(port)}
+
+    try:
+        result = run_script(
+            "deploy",
+            repo,
+            "--environment",
+            "staging",
+            "--changed-since",
+            "HEAD~1",
+            "--run",
+            DEPLOYMENT,
+            env=env,
+        )
+        assert result.returncode == 0, output(result)
+        assert f"Building 1 image(s) with Pants, tag {tag}" in result.stdout
+        assert "ended Completed" in result.stdout
+
+        api_url = f"http://127.0.0.1:{port}/api"
+        registered = read_deployments(api_url)
+        assert set(registered) == {DEPLOYMENT, f"{DEPLOYMENT}--local-docker"}
+        assert registered[DEPLOYMENT].image == f"rj-smtr--gps-brt:{tag}"
+        assert registered[DEPLOYMENT].pool == "default-pool"
+        assert registered[f"{DEPLOYMENT}--local-docker"].pool == LOCAL_POOL
+        with docker_client() as docker:
+            image = docker.images.get(f"rj-smtr--gps-brt:{tag}")
+            assert image.attrs["Config"]["WorkingDir"] == "/opt/prefect"
+
+        async def runs() -> list[str]:
+            async with PrefectClient(api_url) as client:
+                twin = await client.read_deployment_by_name(f"rj_smtr__gps_brt/{DEPLOYMENT}--local-docker")
+                found = await client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[twin.id]))
+                )
+            return [run.state.name for run in found if run.state is not None]
+
+        assert asyncio.run(runs()) == ["Completed"]
+    finally:
+        with docker_client() as docker:
+            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
+                with contextlib.suppress(Exception):  # already gone, or never built
+                    docker.images.remove(name)
