@@ -42,6 +42,8 @@ def run_flow_in_container(
         "--volume", f"{lake_dir}:/lake",
         "--env", "PIPELINES_LAKE_URI=/lake",
         "--env", "PIPELINES_LOCAL_DATA_DIR=/tmp/data",
+        # The flow starts Prefect's ephemeral server in the container: give it time on a loaded CI machine.
+        "--env", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180",
         image, "python", "-m", f"pipelines.{pipeline_dir}.flow",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
