@@ -400,8 +400,10 @@ def measure_all(
 ) -> None:
     # Images for a sample of `sample` pipelines, through the same tool (code change in each, one run).
     git(repo, "checkout", "-q", "-B", "bench/sample", base)
+    count = len(generated(repo))
+    sample = min(sample, count)
     for index in range(1, sample + 1):
-        touch_code(10 + index)(repo)
+        touch_code((10 + index) % count)(repo)
     commit_all(repo, "bench: sample")
     _, output = deploy(repo, env, "--changed-since", base)
     outputs.append(output)
@@ -439,6 +441,7 @@ def measure_cli_registration(
     if api_url is None:
         result.notes.append("CLI registration not measured: server URL not found in the deploy output")
         return
+    # This interpreter has prefect (BUILD); `prefect deploy` falls back to parsing flow.py if imports fail.
     cli_env = {**env, "PREFECT_API_URL": api_url, "IMAGE_TAG": "bench-cli", "PYTHONPATH": str(repo)}
     started = time.monotonic()
     done = 0
