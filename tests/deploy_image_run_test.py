@@ -1,15 +1,19 @@
 """Real images: the deploy tool builds the changed pipeline's image with Pants, registers it, and (``--run``)
-runs the deployment in that image through a local Docker work pool, all on the embedded server."""
+runs the deployment in that image through a local Docker work pool, all on the embedded server; with a
+registry (a real one on 127.0.0.1, when Debian's docker-registry is installed), it pushes the image."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
@@ -77,7 +81,7 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Pat
             image = docker.images.get(f"rj-smtr--gps-brt:{tag}")
             assert image.attrs["Config"]["WorkingDir"] == "/opt/prefect"
 
-        async def runs() -> list[str]:
+        async def runs() -> list[str | None]:
             async with PrefectClient(api_url) as client:
                 twin = await client.read_deployment_by_name(f"rj_smtr__gps_brt/{DEPLOYMENT}--local-docker")
                 found = await client.read_flow_runs(
@@ -85,9 +89,64 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Pat
                 )
             return [run.state.name for run in found if run.state is not None]
 
-        assert asyncio.run(runs()) == ["Completed"]
+        assert asyncio.run(runs()) == ["Completed"]  # the run the tool made, read back from the server
     finally:
         with docker_client() as docker:
             for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
+                with contextlib.suppress(Exception):  # already gone, or never built
+                    docker.images.remove(name)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    """A Docker registry (distribution) on 127.0.0.1, storing in the test's directory."""
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        pytest.skip("no local registry binary for the push test (Debian: apt-get install docker-registry)")
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'blobs'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/v2/").status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_with_a_registry_the_image_is_pushed_and_registered_by_its_registry_name(
+    repo: Path, home: Path, registry: str
+) -> None:
+    tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+    port = free_port()
+    env = {
+        "PIPELINES_LOCAL_PREFECT_HOME": str(home),
+        "PIPELINES_LOCAL_PREFECT_PORT": str(port),
+        "PIPELINES_IMAGE_REGISTRY": f"{registry}/rio",
+    }
+    reference = f"{registry}/rio/rj-smtr--gps-brt:{tag}"
+    try:
+        result = run_script(
+            "deploy", repo, "--environment", "prod", "--pipeline", "rj_smtr__gps_brt", env=env
+        )
+
+        assert result.returncode == 0, output(result)
+        assert "built and pushed" in result.stdout
+        tags = httpx.get(f"http://{registry}/v2/rio/rj-smtr--gps-brt/tags/list").json()
+        assert tags["tags"] == [tag]
+        assert read_deployments(f"http://127.0.0.1:{port}/api")["rj-smtr--gps-brt--prod"].image == reference
+    finally:
+        with docker_client() as docker:
+            for name in (reference, f"{registry}/rio/rio-pipelines-base:{tag}"):
                 with contextlib.suppress(Exception):  # already gone, or never built
                     docker.images.remove(name)

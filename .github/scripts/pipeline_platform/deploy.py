@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -249,9 +250,12 @@ async def _register(
             name = item.pipeline.dir_name
             image = images_by_pipeline[name]
             if image.status.failed:
-                outcomes.append(
-                    PipelineOutcome(specs[name], name, image, error=f"image: {_last_line(image.detail)}")
-                )
+                skipped = [
+                    register.DeploymentOutcome(deployment.name, error="not registered (no image)")
+                    for deployment in specs[name].for_environment(environment)
+                ]
+                error = f"image: {_last_line(image.detail)}"
+                outcomes.append(PipelineOutcome(specs[name], name, image, skipped, error=error))
                 continue
             outcome = await register.register_pipeline(
                 client, specs[name], environment, image, tag, policy, on_retry
@@ -342,8 +346,10 @@ def outcome_report(
 
 
 def _last_line(text: str, limit: int = 240) -> str:
+    """The most telling line of an error output: the last one naming an error, else the last one."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return (lines[-1] if lines else text)[:limit]
+    telling = [line for line in lines if re.search(r"error|exception|failed", line, re.IGNORECASE)]
+    return (telling or lines or [text])[-1][:limit]
 
 
 def _since(started: float) -> str:

@@ -73,6 +73,13 @@ class PipelineGraph:
                 for other in resolve(dependency):
                     if other != node.id:
                         graph.edges.add((node.id, other))
+        # Requirements nothing here uses (tools such as mypy or black) stay out of the picture.
+        used = {target for _, target in graph.edges}
+        graph.nodes = {
+            node_id: node
+            for node_id, node in graph.nodes.items()
+            if node.kind is not Kind.REQUIREMENT or node_id in used
+        }
         if plan is not None:
             graph._highlight(plan, targets)
         return graph

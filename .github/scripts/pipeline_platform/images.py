@@ -113,15 +113,17 @@ def _pants_build(
     for pipeline in pipelines:
         _docker_info_path(repo, pipeline).unlink(missing_ok=True)
     options: list[str] = []
-    goal = "package"
+    # `package` writes the image metadata to dist/; `publish` (same run, same build) pushes it.
+    goals = ["package"]
     if registry_address:
+        # Pants reads dict options as Python literals (True, not true).
         registries = {"pipelines": {"address": registry_address, "default": True}}
-        options.append(f"--docker-registries={json.dumps(registries)}")
-        goal = "publish"
+        options.append(f"--docker-registries={registries!r}")
+        goals.append("publish")
     run_pants(
         repo,
         *options,
-        goal,
+        *goals,
         *(image_address(pipeline) for pipeline in pipelines),
         env={IMAGE_TAG_ENV: tag},
     )

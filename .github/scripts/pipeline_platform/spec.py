@@ -19,7 +19,9 @@ Prefect's models accept:
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,8 @@ PULL_STEPS: list[dict[str, Any]] = [
     {"prefect.deployments.steps.set_working_directory": {"directory": IMAGE_WORKDIR}}
 ]
 Location = tuple[str | int, ...]
+# libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -215,7 +219,7 @@ class _Loader:
         text = self.file.read_text()
         try:
             self.lines = _line_index(text)
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -350,14 +354,14 @@ class _Loader:
         return entrypoint
 
     def _flow(self, here: Location, entrypoint: str) -> tuple[str | None, dict[str, Any] | None]:
-        absolute = f"{self.repo_root / entrypoint.rpartition(':')[0]}:{entrypoint.rpartition(':')[2]}"
+        path, _, function = entrypoint.rpartition(":")
+        source = self.repo_root / path
         try:
-            name = str(load_flow_arguments_from_entrypoint(absolute, {"name"})["name"])
-            schema = parameter_schema_from_entrypoint(absolute).model_dump(exclude_unset=True)
+            name, schema = _flow_signature(f"{source}:{function}", source.stat().st_mtime_ns)
         except (ValueError, SyntaxError) as error:
             self.problem((*here, "entrypoint"), f"cannot read the flow's signature: {error}")
             return None, None
-        return name, schema
+        return name, copy.deepcopy(schema)
 
     def _parameters(
         self,
@@ -482,10 +486,18 @@ class _Loader:
             return None
 
 
+@functools.lru_cache(maxsize=512)
+def _flow_signature(entrypoint: str, mtime_ns: int) -> tuple[str, dict[str, Any]]:
+    """The flow's name and parameter schema, read from its source without importing it (cached per file
+    version: a prefect.yaml usually points every deployment at the same flow)."""
+    name = str(load_flow_arguments_from_entrypoint(entrypoint, {"name"})["name"])
+    return name, parameter_schema_from_entrypoint(entrypoint).model_dump(exclude_unset=True)
+
+
 def _line_index(text: str) -> dict[Location, int]:
     """The 1-based line of every key and item of a YAML document, by location."""
     index: dict[Location, int] = {}
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=_LOADER)
 
     def walk(node: yaml.Node, location: Location) -> None:
         index.setdefault(location, node.start_mark.line + 1)

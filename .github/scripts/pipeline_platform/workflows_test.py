@@ -1,0 +1,112 @@
+"""The GitHub Actions workflows and actions: valid for GitHub's schema, and wired to the deploy tool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+GITHUB = Path(__file__).parents[2]
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yaml"))
+ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
+DEPLOY = "./pants run .github/scripts/deploy_prefect_flows.py"
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema with a schema bundled in the package (no network)."""
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+
+
+def load(name: str) -> dict[Any, Any]:
+    document = yaml.safe_load((GITHUB / "workflows" / name).read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def test_the_workflows_and_actions_are_valid_for_github() -> None:
+    assert {path.name for path in WORKFLOWS} >= {
+        "pr-checks.yaml",
+        "deploy-prefect-flows-prod.yaml",
+        "deploy-prefect-flows-staging.yaml",
+        "build-and-push-root-dockerfile.yaml",
+    }
+    workflows = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    assert workflows.returncode == 0, workflows.stdout + workflows.stderr
+    actions = check_jsonschema("vendor.github-actions", *ACTIONS)
+    assert actions.returncode == 0, actions.stdout + actions.stderr
+
+
+def test_the_schema_check_catches_a_typo(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((GITHUB / "workflows" / "pr-checks.yaml").read_text().replace("runs-on:", "runz-on:"))
+
+    result = check_jsonschema("vendor.github-workflows", broken)
+
+    assert result.returncode != 0
+    assert "runz-on" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "environment"),
+    [
+        ("deploy-prefect-flows-prod.yaml", "prod"),
+        ("deploy-prefect-flows-staging.yaml", "staging"),
+        ("build-and-push-root-dockerfile.yaml", "prod"),
+    ],
+)
+def test_deploy_workflows_run_the_deploy_tool_with_full_history(name: str, environment: str) -> None:
+    workflow = load(name)
+    all_steps = steps(workflow)
+    checkout = next(step for step in all_steps if str(step.get("uses", "")).startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert any(step.get("uses") == "./.github/actions/pants-setup" for step in all_steps)
+    deploy = next(step for step in all_steps if step.get("run") == DEPLOY)
+    assert deploy["env"]["PIPELINES_DEPLOY_ENVIRONMENT"] == environment
+    assert deploy["env"]["PIPELINES_DEPLOY_CHANGED_SINCE"] == "${{ github.event.before }}"
+    assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
+
+
+def test_the_prod_deploy_can_be_forced_for_all_or_one_pipeline() -> None:
+    workflow = load("deploy-prefect-flows-prod.yaml")
+    trigger = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert trigger["push"]["branches"] == ["master"]
+    assert set(trigger["workflow_dispatch"]["inputs"]) == {"force_deploy", "pipeline"}
+    deploy = next(step for step in steps(workflow) if step.get("run") == DEPLOY)
+    assert deploy["env"]["PIPELINES_DEPLOY_ALL"] == "${{ inputs.force_deploy }}"
+    assert deploy["env"]["PIPELINES_DEPLOY_PIPELINE"] == "${{ inputs.pipeline }}"
+
+
+def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
+    workflow = load("pr-checks.yaml")
+    scope = next(step for step in steps(workflow) if step.get("id") == "scope")["run"]
+    assert "--changed-since=${BASE} lint" in scope
+    assert "--changed-since=${BASE} --changed-dependents=transitive check test" in scope
+    assert (
+        "--filter-target-type=docker_image --changed-since=${BASE} --changed-dependents=transitive package"
+        in scope
+    )
+    for full_run_trigger in (
+        "pants\\.toml",
+        "\\.github/",
+        "3rdparty/python/",
+        "build-support/macros/",
+        "(pants|",
+    ):
+        assert full_run_trigger in scope
+    runs = " ".join(str(step.get("run", "")) for step in steps(workflow))
+    assert "deploy_prefect_flows.py" in runs and "--dry-run" in runs and "affected_pipelines.py" in runs
