@@ -14,12 +14,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+import httpx
 from rich.console import Console
 
 from pipeline_platform.deploy import DeployError, Options, deploy
 from pipeline_platform.images import ImageTagError
 from pipeline_platform.local_server import LocalServerError
 from pipeline_platform.pants import PantsError
+from pipeline_platform.register import describe_error
 from pipeline_platform.repo import GitError, find_repo_root
 from pipeline_platform.summary import terminal_width
 from pipelines.common.naming import ENVIRONMENTS, NamingError
@@ -93,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return deploy(find_repo_root(), options, console)
     except (DeployError, GitError, ImageTagError, LocalServerError, NamingError, PantsError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
+        return 2
+    except httpx.HTTPError as error:
+        console.print(f"[bold red]error:[/] Prefect API: {describe_error(error)}", highlight=False)
         return 2
 
 

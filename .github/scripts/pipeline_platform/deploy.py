@@ -174,10 +174,20 @@ async def _split_by_image(
     register_only = [item for item in plan.pipelines if not item.action.builds_image]
     if not register_only:
         return to_build, kept
+    policy = RetryPolicy.from_env()
     async with get_client() as client:
         for item in register_only:
             spec = specs[item.pipeline.dir_name]
-            current = await register.current_image(client, spec, environment)
+
+            async def read(spec: PipelineSpec = spec) -> str | None:
+                return await register.current_image(client, spec, environment)
+
+            try:
+                current, _ = await register.with_retries(policy, read)
+            except Exception as error:
+                raise DeployError(
+                    f"cannot read the current deployments: {register.describe_error(error)}"
+                ) from error
             if current is None:
                 console.print(
                     f"{item.pipeline.dir_name}: no image registered in {environment} yet, building one."
