@@ -355,7 +355,7 @@ def layer_bytes(old: str, new: str) -> tuple[int, int, int]:
 
 
 def measure_deploy(
-    repo: Path, base: str, result: SizeResult, *, port: int, with_all: bool, sample: int
+    repo: Path, base: str, result: SizeResult, *, port: int, with_all: bool, sample: int, repeats: int
 ) -> None:
     env = deploy_env(repo, port)
     first = generated(repo)[0]
@@ -370,6 +370,17 @@ def measure_deploy(
         seconds, output = deploy(repo, env, "--changed-since", base)
         outputs.append(output)
         new_tag = re.search(r"tag (\S+),", output)
+        runs = [(seconds, output)]
+        # The same kind of change again (a second code commit on that pipeline): the best of the runs is
+        # reported, so one run slowed by other work on the machine does not decide the ratio.
+        for attempt in range(2, repeats + 1):
+            git(repo, "checkout", "-q", "-B", f"bench/one_pipeline_{attempt}")
+            append(repo / "pipelines" / first / "tasks.py", f"\nBENCH_AGAIN_{attempt} = {attempt}\n")
+            commit_all(repo, f"bench: one_pipeline again ({attempt})")
+            runs.append(deploy(repo, env, "--changed-since", base))
+            outputs.append(runs[-1][1])
+        result.deploy["one_wall_runs"] = " / ".join(f"{wall:.1f}" for wall, _ in runs)
+        seconds, output = min(runs, key=lambda run: run[0])
         result.deploy["one_wall"] = seconds
         result.deploy["one_images"] = int(number_after(r"Building (\d+) image", output))
         result.deploy["one_images_s"] = number_after(r"Images done in ([\d.]+) s", output)
@@ -484,7 +495,8 @@ def fmt(value: float | int | str | None, unit: str = "") -> str:
 
 
 DEPLOY_ROWS = (
-    ("one_wall", "deploy 1 pipeline: wall (s)"),
+    ("one_wall_runs", "deploy 1 pipeline: wall of each run (s)"),
+    ("one_wall", "deploy 1 pipeline: wall, best run (s)"),
     ("one_plan_s", "deploy 1 pipeline: plan (s)"),
     ("one_images", "deploy 1 pipeline: images built"),
     ("one_images_s", "deploy 1 pipeline: images (s)"),
@@ -558,7 +570,8 @@ def ratios(results: Sequence[SizeResult]) -> str:
     if "one_wall" in small.deploy and "one_wall" in large.deploy:
         parts.append(
             f"one-pipeline wall N={large.size}/N={small.size} = "
-            f"{float(large.deploy['one_wall']) / float(small.deploy['one_wall']):.2f}x (target <= 1.3)"
+            f"{float(large.deploy['one_wall']) / float(small.deploy['one_wall']):.2f}x"
+            " (target <= 1.3, best runs)"
         )
     if "all_wall_estimated" in large.deploy:
         share = 100 * float(large.deploy["one_wall"]) / float(large.deploy["all_wall_estimated"])
@@ -587,6 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deploy-sizes", default="3,200", help="sizes where the full deploy path runs")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-change-aware"))
     parser.add_argument("--sample", type=int, default=3, help="images built for the --all extrapolation")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="one-pipeline deploys per size (the best one is compared)"
+    )
     parser.add_argument("--port", type=int, default=4310, help="first port for the local Prefect servers")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -616,6 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     port=args.port + index,
                     with_all=size == max(deploy_sizes),
                     sample=args.sample,
+                    repeats=args.repeats,
                 )
             except (RuntimeError, subprocess.SubprocessError) as error:
                 result.notes.append(f"deploy path incomplete: {error}")

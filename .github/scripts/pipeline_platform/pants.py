@@ -2,28 +2,79 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
+import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# Set inside `private_daemon`: the subprocess dir of the daemon that nested runs share.
+_daemon_dir: ContextVar[Path | None] = ContextVar("private_pants_daemon", default=None)
+DAEMON_STOP_TIMEOUT_S = 15.0
 
 
 class PantsError(RuntimeError):
     """A nested ./pants run failed; the message ends with the tail of its stderr."""
 
 
-def run_pants(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
-    """Runs ``./pants`` in ``repo`` without the daemon and returns its stdout.
+@contextlib.contextmanager
+def private_daemon(repo: Path) -> Iterator[None]:
+    """Nested Pants runs inside this block share one pantsd of their own, stopped when the block ends.
 
-    ``--no-pantsd`` is needed for correctness, not only speed: under ``./pants run`` the outer invocation
-    holds the daemon, and a nested run that asks for it waits 60 s and fails; a daemon kept across commits may
-    also replay docker builds of the previous commit.
+    A deploy runs Pants twice (the plan, then the images): with one daemon they pay Pants's start-up (its
+    rule graph) and the walk of the whole target graph once, not per run. The daemon is private (its own
+    subprocess dir) because under ``./pants run`` the outer invocation holds the repository's daemon, and
+    a nested run that asks for that one waits 60 s and fails. It lives only as long as the block, so
+    nothing it memoized (docker builds included) outlives the commit being deployed.
     """
-    command = ["./pants", "--no-pantsd", "--no-dynamic-ui", "--no-colors", *args]
+    directory = repo / ".pids" / f"nested-{os.getpid()}"
+    token = _daemon_dir.set(directory)
+    try:
+        yield
+    finally:
+        _daemon_dir.reset(token)
+        _stop_daemon(directory)
+
+
+def _stop_daemon(directory: Path) -> None:
+    pids = [int(pid_file.read_text().strip() or 0) for pid_file in directory.glob("*/pantsd/pid")]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + DAEMON_STOP_TIMEOUT_S
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def run_pants(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Runs ``./pants`` in ``repo`` and returns its stdout.
+
+    Inside ``private_daemon`` the run goes through that daemon; otherwise it runs without one (a one-off
+    query: starting a daemon would cost more than it saves).
+    """
+    directory = _daemon_dir.get()
+    daemon = ["--pantsd", f"--pants-subprocessdir={directory}"] if directory else ["--no-pantsd"]
+    command = ["./pants", *daemon, "--no-dynamic-ui", "--no-colors", *args]
     # Pants runs on its own interpreter: a PYTHONPATH meant for this one would break it before it starts.
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
