@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +43,9 @@ import generate_monorepo  # pants: no-infer-dep
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
 QUERY = ("--changed-dependents=transitive", "list")
 QUERY_SCENARIOS = ("one_pipeline", "shared_module", "base_image")
+# In every code change the benchmark makes: Docker's layer cache outlives a run, and a change an earlier run
+# already built would be a cache hit instead of a build.
+RUN_NONCE = uuid.uuid4().hex
 PIPELINE_TARGET = re.compile(r"^pipelines/(rj_[a-z0-9_]+):(image|deployments)$")
 
 
@@ -86,9 +90,8 @@ def append(path: Path, text: str) -> None:
 
 def touch_code(index: int) -> Callable[[Path], None]:
     def change(repo: Path) -> None:
-        append(
-            repo / "pipelines" / generated(repo)[index] / "tasks.py", f"\nBENCH_CHANGE_{index} = {index}\n"
-        )
+        path = repo / "pipelines" / generated(repo)[index] / "tasks.py"
+        append(path, f'\nBENCH_CHANGE_{index} = "{RUN_NONCE}"\n')
 
     return change
 
@@ -375,7 +378,7 @@ def measure_deploy(
         # reported, so one run slowed by other work on the machine does not decide the ratio.
         for attempt in range(2, repeats + 1):
             git(repo, "checkout", "-q", "-B", f"bench/one_pipeline_{attempt}")
-            append(repo / "pipelines" / first / "tasks.py", f"\nBENCH_AGAIN_{attempt} = {attempt}\n")
+            append(repo / "pipelines" / first / "tasks.py", f'\nBENCH_AGAIN_{attempt} = "{RUN_NONCE}"\n')
             commit_all(repo, f"bench: one_pipeline again ({attempt})")
             runs.append(deploy(repo, env, "--changed-since", base))
             outputs.append(runs[-1][1])
