@@ -6,11 +6,12 @@ serve good, malformed, slow or failing responses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -110,3 +111,14 @@ def _handler_for(sample: SampleServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@contextlib.contextmanager
+def api_or_sample(api_url: str | None, path: str, sample: Callable[[], Any]) -> Iterator[str]:
+    """``api_url`` if given; otherwise the URL of ``path`` on a sample server on 127.0.0.1 that serves
+    ``sample()`` as JSON until the block ends (how a flow runs with no source configured)."""
+    if api_url is not None:
+        yield api_url
+        return
+    with SampleServer({path: lambda _query: json_response(sample())}) as server:
+        yield server.url(path)

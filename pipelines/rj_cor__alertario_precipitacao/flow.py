@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from prefect import flow
 
 from pipelines.common.capture import CaptureResult, local_time
 from pipelines.common.lake import Lake
-from pipelines.common.sample_server import SampleServer, json_response
+from pipelines.common.sample_server import api_or_sample
 from pipelines.common.settings import default_lake_uri
 from pipelines.rj_cor__alertario_precipitacao.sample_data import generate_readings
 from pipelines.rj_cor__alertario_precipitacao.tasks import (
@@ -39,35 +40,20 @@ def rj_cor__alertario_precipitacao(
     """
     captured_at = local_time(capture_time)
     lake = lake_uri or default_lake_uri()
-    if api_url is not None:
-        return _capture(api_url, captured_at, lake, timeout_seconds, attempts, backoff_seconds)
-    routes = {"/dados_pluviometricos": lambda _query: json_response(generate_readings(captured_at))}
-    with SampleServer(routes) as server:
-        url = server.url("/dados_pluviometricos")
-        return _capture(url, captured_at, lake, timeout_seconds, attempts, backoff_seconds)
-
-
-def _capture(
-    api_url: str,
-    captured_at: datetime,
-    lake_uri: str,
-    timeout_seconds: float,
-    attempts: int,
-    backoff_seconds: float,
-) -> CaptureResult:
-    records = fetch_readings(api_url, timeout_seconds, attempts, backoff_seconds)
-    raw_files = save_raw(records, captured_at, lake_uri)
+    with api_or_sample(api_url, "/dados_pluviometricos", partial(generate_readings, captured_at)) as url:
+        records = fetch_readings(url, timeout_seconds, attempts, backoff_seconds)
+    raw_files = save_raw(records, captured_at, lake)
     readings = normalise(records, captured_at)
-    treated_files = save_readings(readings.table, captured_at, lake_uri)
+    treated_files = save_readings(readings.table, captured_at, lake)
     return CaptureResult(
-        source=api_url,
+        source=url,
         captured_at=captured_at,
         records_received=readings.received,
         records_valid=readings.table.num_rows,
         rejected=readings.rejected,
         raw_files=tuple(raw_files),
         treated_files=tuple(treated_files),
-        destination=Lake.from_uri(lake_uri).display(TREATED_TABLE_DIR),
+        destination=Lake.from_uri(lake).display(TREATED_TABLE_DIR),
         invalid_values=readings.invalid_values,
     )
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from prefect import flow
 
 from pipelines.common.capture import CaptureResult, local_time
 from pipelines.common.lake import Lake
-from pipelines.common.sample_server import SampleServer, json_response
+from pipelines.common.sample_server import api_or_sample
 from pipelines.common.settings import default_lake_uri
 from pipelines.rj_smtr__gps_brt.sample_data import generate_positions
 from pipelines.rj_smtr__gps_brt.tasks import (
@@ -38,35 +39,20 @@ def rj_smtr__gps_brt(
     """
     captured_at = local_time(capture_time)
     lake = lake_uri or default_lake_uri()
-    if api_url is not None:
-        return _capture(api_url, captured_at, lake, timeout_seconds, attempts, backoff_seconds)
-    routes = {"/veiculos": lambda _query: json_response(generate_positions(captured_at))}
-    with SampleServer(routes) as server:
-        url = server.url("/veiculos")
-        return _capture(url, captured_at, lake, timeout_seconds, attempts, backoff_seconds)
-
-
-def _capture(
-    api_url: str,
-    captured_at: datetime,
-    lake_uri: str,
-    timeout_seconds: float,
-    attempts: int,
-    backoff_seconds: float,
-) -> CaptureResult:
-    records = fetch_positions(api_url, timeout_seconds, attempts, backoff_seconds)
-    raw_files = save_raw(records, captured_at, lake_uri)
+    with api_or_sample(api_url, "/veiculos", partial(generate_positions, captured_at)) as url:
+        records = fetch_positions(url, timeout_seconds, attempts, backoff_seconds)
+    raw_files = save_raw(records, captured_at, lake)
     validated = validate(records, captured_at)
-    treated_files = save_treated(validated.table, captured_at, lake_uri)
+    treated_files = save_treated(validated.table, captured_at, lake)
     return CaptureResult(
-        source=api_url,
+        source=url,
         captured_at=captured_at,
         records_received=validated.received,
         records_valid=validated.table.num_rows,
         rejected=validated.rejected,
         raw_files=tuple(raw_files),
         treated_files=tuple(treated_files),
-        destination=Lake.from_uri(lake_uri).display(TREATED_TABLE_DIR),
+        destination=Lake.from_uri(lake).display(TREATED_TABLE_DIR),
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from prefect import flow
 
 from pipelines.common.capture import local_time
-from pipelines.common.sample_server import SampleServer, json_response
+from pipelines.common.sample_server import api_or_sample
 from pipelines.common.settings import default_lake_uri
 from pipelines.{{ cookiecutter.__pipeline_dir }}.tasks import (
     fetch_records,
@@ -33,12 +34,9 @@ def {{ cookiecutter.__pipeline_dir }}(
     """
     captured_at = local_time(capture_time)
     lake = lake_uri or default_lake_uri()
-    if api_url is not None:
-        records = fetch_records(api_url, timeout_seconds, attempts, backoff_seconds)
-        return save_raw(records, captured_at, lake)
-    with SampleServer({"/registros": lambda _query: json_response(sample_records(captured_at))}) as server:
-        records = fetch_records(server.url("/registros"), timeout_seconds, attempts, backoff_seconds)
-        return save_raw(records, captured_at, lake)
+    with api_or_sample(api_url, "/registros", partial(sample_records, captured_at)) as url:
+        records = fetch_records(url, timeout_seconds, attempts, backoff_seconds)
+    return save_raw(records, captured_at, lake)
 
 
 if __name__ == "__main__":
