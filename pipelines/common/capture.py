@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.common.lake import Lake, write_partitioned
 from pipelines.common.settings import RIO_TZ
 
 RAW_SCHEMA = pa.schema(
@@ -49,6 +50,26 @@ def raw_table(records: Sequence[Any], captured_at: datetime) -> pa.Table:
             "conteudo": [json.dumps(record, ensure_ascii=False, sort_keys=True) for record in records],
         },
         schema=RAW_SCHEMA,
+    )
+
+
+def write_raw(
+    records: Sequence[Any],
+    captured_at: datetime,
+    lake_uri: str,
+    table_dir: str,
+    file_name: str,
+    *,
+    hourly: bool = False,
+) -> list[str]:
+    """``records`` as received (``raw_table``) into ``table_dir``, partitioned by capture time."""
+    return write_partitioned(
+        Lake.from_uri(lake_uri),
+        table_dir,
+        raw_table(records, captured_at),
+        time_column="timestamp_captura",
+        file_name=file_name,
+        hourly=hourly,
     )
 
 

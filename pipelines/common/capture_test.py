@@ -2,10 +2,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from pipelines.common.capture import CaptureResult, local_time, raw_table, window_file_name, window_start
+from pipelines.common.capture import (
+    CaptureResult,
+    local_time,
+    raw_table,
+    window_file_name,
+    window_start,
+    write_raw,
+)
+from pipelines.common.lake import Lake
 from pipelines.common.settings import RIO_TZ
 
 
@@ -46,3 +55,19 @@ def test_summary_lists_rejections() -> None:
     assert (
         result.summary() == "3/5 record(s) from http://x written to /lake/t (1 file(s)); rejected: a: 1, b: 1"
     )
+
+
+def test_write_raw_partitions_by_capture_hour_and_rewrites_its_window(tmp_path: Path) -> None:
+    captured_at = datetime(2024, 1, 1, 10, 44, tzinfo=RIO_TZ)
+    lake_uri = str(tmp_path)
+
+    first = write_raw([{"id": 1}], captured_at, lake_uri, "brutos/x", "x_1044.parquet", hourly=True)
+    again = write_raw(
+        [{"id": 1}, {"id": 2}], captured_at, lake_uri, "brutos/x", "x_1044.parquet", hourly=True
+    )
+
+    assert first == again
+    (path,) = again
+    assert "/data_particao=2024-01-01/" in path and "hora_particao=10" in path
+    table = Lake.from_uri(lake_uri).read_table("brutos/x")
+    assert sorted(json.loads(text)["id"] for text in table.column("conteudo").to_pylist()) == [1, 2]

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.common.lake import Lake
+
 
 @dataclass(frozen=True)
 class ContainerRun:
@@ -48,3 +50,12 @@ def run_flow_in_container(
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     return ContainerRun(result.returncode, result.stdout + result.stderr)
+
+
+def assert_tables_written(lake_dir: Path, *table_dirs: str) -> None:
+    """Each of ``table_dirs`` in the lake at ``lake_dir`` holds Hive-partitioned parquet files with rows."""
+    lake = Lake.from_uri(str(lake_dir))
+    for table_dir in table_dirs:
+        files = lake.list_files(table_dir, recursive=True)
+        assert files and all("/data_particao=" in path and path.endswith(".parquet") for path in files), files
+        assert lake.read_table(table_dir).num_rows > 0, f"{table_dir} has no rows"

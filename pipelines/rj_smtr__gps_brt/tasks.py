@@ -13,7 +13,7 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common.capture import raw_table, window_file_name, window_start
+from pipelines.common.capture import window_file_name, window_start, write_raw
 from pipelines.common.http import SourceError, fetch_json
 from pipelines.common.lake import Lake, write_partitioned
 from pipelines.common.logs import run_logger
@@ -170,15 +170,7 @@ def fetch_positions(api_url: str, timeout_seconds: float, attempts: int, backoff
 @task(cache_policy=NO_CACHE)
 def save_raw(records: list[Any], captured_at: datetime, lake_uri: str) -> list[str]:
     name = window_file_name(FILE_PREFIX, window_start(captured_at, CAPTURE_WINDOW_MINUTES))
-    lake = Lake.from_uri(lake_uri)
-    return write_partitioned(
-        lake,
-        RAW_TABLE_DIR,
-        raw_table(records, captured_at),
-        time_column="timestamp_captura",
-        file_name=name,
-        hourly=True,
-    )
+    return write_raw(records, captured_at, lake_uri, RAW_TABLE_DIR, name, hourly=True)
 
 
 @task(cache_policy=NO_CACHE)

@@ -1,7 +1,6 @@
 from pathlib import Path
 
-from pipelines.common.image_testing import built_image, run_flow_in_container
-from pipelines.common.lake import Lake
+from pipelines.common.image_testing import assert_tables_written, built_image, run_flow_in_container
 from pipelines.{{ cookiecutter.__pipeline_dir }}.tasks import RAW_TABLE_DIR
 
 PIPELINE = "{{ cookiecutter.__pipeline_dir }}"
@@ -11,7 +10,4 @@ def test_flow_captures_the_sample_records_inside_its_image(tmp_path: Path) -> No
     run = run_flow_in_container(built_image(PIPELINE), PIPELINE, tmp_path / "lake")
 
     assert run.exit_code == 0, run.output
-    lake = Lake.from_uri(str(tmp_path / "lake"))
-    files = lake.list_files(RAW_TABLE_DIR, recursive=True)
-    assert files and all("/data_particao=" in path and path.endswith(".parquet") for path in files)
-    assert lake.read_table(RAW_TABLE_DIR).num_rows > 0
+    assert_tables_written(tmp_path / "lake", RAW_TABLE_DIR)

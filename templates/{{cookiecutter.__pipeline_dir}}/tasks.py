@@ -8,9 +8,8 @@ from typing import Any, Final
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.common.capture import raw_table, window_file_name
+from pipelines.common.capture import window_file_name, write_raw
 from pipelines.common.http import SourceError, fetch_json
-from pipelines.common.lake import Lake, write_partitioned
 from pipelines.common.logs import run_logger
 
 DATASET_ID: Final = "brutos_{{ cookiecutter.secretaria }}"
@@ -50,10 +49,4 @@ def fetch_records(api_url: str, timeout_seconds: float, attempts: int, backoff_s
 
 @task(cache_policy=NO_CACHE)
 def save_raw(records: list[Any], captured_at: datetime, lake_uri: str) -> list[str]:
-    return write_partitioned(
-        Lake.from_uri(lake_uri),
-        RAW_TABLE_DIR,
-        raw_table(records, captured_at),
-        time_column="timestamp_captura",
-        file_name=capture_file_name(captured_at),
-    )
+    return write_raw(records, captured_at, lake_uri, RAW_TABLE_DIR, capture_file_name(captured_at))
