@@ -27,6 +27,14 @@ def _run(repo: Path, env: dict[str, str]) -> tuple[int, str]:
     return result.returncode, " ".join(result.stderr.split())
 
 
+def _launcher_cache() -> Path:
+    """Where ./pants keeps its venv and pex tool, by the same rule as the launcher."""
+    if override := os.environ.get("PANTS_LAUNCHER_CACHE"):
+        return Path(override)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path(os.environ["HOME"]) / ".cache")
+    return Path(cache_home) / "rio-pipelines-pants"
+
+
 def _pex_tool_name() -> tuple[str, int]:
     known = next(
         line for line in (REPO_ROOT / "pants.toml").read_text().splitlines() if "linux_x86_64|" in line
@@ -50,7 +58,7 @@ def test_missing_python39_is_reported_and_nothing_is_installed(tmp_path: Path) -
 
 @pytest.mark.parametrize("corruption", ["same-size", "truncated"])
 def test_corrupt_pex_tool_is_refused(tmp_path: Path, corruption: str) -> None:
-    real_cache = Path(os.environ["HOME"]) / ".cache" / "rio-pipelines-pants"
+    real_cache = _launcher_cache()
     pants_version = next(
         line.split('"')[1]
         for line in (REPO_ROOT / "pants.toml").read_text().splitlines()
