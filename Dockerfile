@@ -17,18 +17,17 @@
 # on the host by Pants (pex_binary `//:base-deps`), with Prefect 3 and the
 # database drivers (psycopg[binary], pymysql, pymssql, oracledb thin mode).
 # No secrets are baked in: credentials come from the environment at run time.
+#
+# Reproducible: every layer is made in the `layers` stage by build-support/docker/image_layers.py (file
+# times 0, owners and modes fixed, hash-based .pyc) and copied with `COPY --from=layers <dir>/ /`, so the
+# same pins give the same layer digests on any engine: a rebuilt base is pushed and stored once.
 ARG OS_IMAGE=python:3.11-slim-bookworm
 
-# --- Stage 1: turn the PEX into a venv (the PEX itself stays out of the image).
-FROM $OS_IMAGE AS venv
+# --- Stage 1: the layers (the PEX and this stage stay out of the image).
+FROM $OS_IMAGE AS layers
 COPY base-deps.pex /tmp/base-deps.pex
-# SOURCE_DATE_EPOCH=0 makes the compiled .pyc files reproducible (hash-based),
-# so identical dependencies give an identical venv. PEX_ROOT keeps PEX's cache
-# in /tmp of this throwaway stage.
-RUN SOURCE_DATE_EPOCH=0 PEX_ROOT=/tmp/pex-root PEX_TOOLS=1 \
-        python3 /tmp/base-deps.pex venv --scope=deps --compile /opt/venv
-RUN SOURCE_DATE_EPOCH=0 PEX_ROOT=/tmp/pex-root PEX_TOOLS=1 \
-        python3 /tmp/base-deps.pex venv --scope=srcs --compile /opt/venv
+COPY build-support/docker/image_layers.py /tmp/image_layers.py
+RUN python3 /tmp/image_layers.py base /tmp/base-deps.pex /layers
 
 # --- Stage 2: the base image.
 FROM $OS_IMAGE
@@ -36,16 +35,13 @@ FROM $OS_IMAGE
 LABEL org.opencontainers.image.title="rio-pipelines base" \
       org.opencontainers.image.description="CPython 3.11 on Debian bookworm, Prefect 3 and database drivers (PostgreSQL, MySQL/MariaDB, SQL Server, Oracle thin)"
 
-# Non-root runtime user. Numeric in USER so that Kubernetes' runAsNonRoot can
-# verify it. /opt/prefect is its writable working directory (flows write
-# temporary CSV/Parquet batches there); its home holds PREFECT_HOME (~/.prefect).
-RUN groupadd --gid 1000 prefect \
-    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/prefect \
-        --shell /bin/bash prefect \
-    && install -d -o 1000 -g 1000 /opt/prefect
-
+# Non-root runtime user `prefect` (uid/gid 1000; numeric in USER so that Kubernetes' runAsNonRoot can verify
+# it) with /opt/prefect as its writable working directory and its home holding PREFECT_HOME (~/.prefect).
+COPY --from=layers /layers/users/ /
+# The layer tool pipeline images build with (image_layers.py pipeline ...).
+COPY --from=layers /layers/tools/ /
 # Owned by root: the runtime user can read and run it, not modify it.
-COPY --from=venv /opt/venv /opt/venv
+COPY --from=layers /layers/venv/ /
 
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \

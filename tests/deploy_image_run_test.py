@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from pipeline_platform.images import docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL
 from pipeline_platform.local_server import stop_local_server
 from tests.deploy_support import free_port, read_deployments, run_script
+from tests.registry import RegistryUnavailable, local_registry
 from tests.workspace import commit_all, copy_repo, git
 
 DEPLOYMENT = "rj-smtr--gps-brt--staging"
@@ -100,28 +99,11 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Pat
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[str]:
     """A Docker registry (distribution) on 127.0.0.1, storing in the test's directory."""
-    binary = shutil.which("docker-registry") or shutil.which("registry")
-    if binary is None:
-        pytest.skip("no local registry binary for the push test (Debian: apt-get install docker-registry)")
-    port = free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'blobs'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    process = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     try:
-        for _ in range(100):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/v2/").status_code == 200:
-                    break
-            time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with local_registry(tmp_path, free_port()) as address:
+            yield address
+    except RegistryUnavailable as error:
+        pytest.skip(f"{error}: needed for the push test")
 
 
 def test_with_a_registry_the_image_is_pushed_and_registered_by_its_registry_name(

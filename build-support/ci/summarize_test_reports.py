@@ -56,7 +56,7 @@ class LoggedResult:
 
 
 def report_name(target: str) -> str:
-    """The file name Pants gives a target's JUnit report: `tests/a_test.py:tests` -> `tests.a_test.py.tests.xml`."""
+    """The name of a target's JUnit report: `tests/a_test.py:tests` -> `tests.a_test.py.tests.xml`."""
     return target.replace("/", ".").replace(":", ".") + ".xml"
 
 
@@ -90,7 +90,7 @@ def counts_from_pytest_closing(line: str) -> Counts | None:
 
 
 def logged_results(lines: Iterable[str]) -> Iterator[LoggedResult]:
-    """Each "Completed: Run Pytest" entry of the log, with the counts of the pytest output printed under it."""
+    """Each "Completed: Run Pytest" entry of the log, with the counts of the pytest output under it."""
     current: tuple[str, bool] | None = None
     counts: Counts | None = None
     for line in lines:
@@ -112,7 +112,9 @@ def logged_results(lines: Iterable[str]) -> Iterator[LoggedResult]:
 
 def summarize(report_dir: Path, log_lines: Iterable[str]) -> tuple[Counts, list[str]]:
     """Counts over every test file, and a note for each file whose tests could not be counted."""
-    reports = {report.name: report for report in sorted(report_dir.rglob("*.xml"))} if report_dir.is_dir() else {}
+    reports = (
+        {report.name: report for report in sorted(report_dir.rglob("*.xml"))} if report_dir.is_dir() else {}
+    )
     logged = {result.target: result for result in logged_results(log_lines)}
     total = Counts()
     notes: list[str] = []
@@ -125,9 +127,11 @@ def summarize(report_dir: Path, log_lines: Iterable[str]) -> tuple[Counts, list[
         elif result.counts is not None:
             total.add(result.counts)
         elif not result.succeeded:
-            total.add(Counts(failed=1, failures=[f"{target} (no per-test result: timeout or crash, see the log)"]))
+            total.add(
+                Counts(failed=1, failures=[f"{target} (no per-test result: timeout or crash, see the log)"])
+            )
         else:
-            notes.append(f"{target} succeeded but printed no counts (run with [test].output = \"all\")")
+            notes.append(f'{target} succeeded but printed no counts (run with [test].output = "all")')
     for name, report in reports.items():
         if name not in counted_reports:
             total.add(counts_from_report(report))
@@ -135,7 +139,9 @@ def summarize(report_dir: Path, log_lines: Iterable[str]) -> tuple[Counts, list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("report_dir", nargs="?", type=Path, default=Path("dist/test/reports"))
     parser.add_argument("--log", type=Path, help="the console output of `pants test`")
     parser.add_argument("--pants-exit-code", type=int, default=0)

@@ -56,11 +56,15 @@ def pants_log(results: list[tuple[str, int, str]]) -> str:
         lines.append(stdout)
     lines.append("")
     for target, code, _ in results:
-        lines.append(f"{'✓' if code == 0 else '✕'} {target} {'succeeded' if code == 0 else 'failed'} in 1.00s.")
+        lines.append(
+            f"{'✓' if code == 0 else '✕'} {target} {'succeeded' if code == 0 else 'failed'} in 1.00s."
+        )
     return "\n".join(lines) + "\n"
 
 
-def summarize(tmp_path: Path, log: str, reports: Path, pants_exit_code: int, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def summarize(
+    tmp_path: Path, log: str, reports: Path, pants_exit_code: int, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     log_file = tmp_path / "test.log"
     log_file.write_text(log)
     code = main(["--log", str(log_file), "--pants-exit-code", str(pants_exit_code), str(reports)])
@@ -79,7 +83,9 @@ def test_counts_from_reports_when_a_test_fails(tmp_path: Path, capsys: pytest.Ca
     assert "failed: pkg.b_test::test_broken" in out
 
 
-def test_counts_from_the_log_when_pants_wrote_no_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_from_the_log_when_pants_wrote_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     results = [
         (target, *run_pytest(tmp_path, target, source, None))
         for target, source in (("pkg/a_test.py:tests", PASSING), ("pkg/b_test.py:tests", MIXED))
@@ -94,7 +100,11 @@ def test_a_process_that_ended_without_counts_is_one_named_failure(
 ) -> None:
     reports = tmp_path / "reports"
     passing = ("pkg/a_test.py:tests", *run_pytest(tmp_path, "pkg/a_test.py:tests", PASSING, reports))
-    timed_out = ("pkg/slow_test.py:tests", -15, "Exceeded timeout of 600.0 seconds when executing 'Run Pytest'\n")
+    timed_out = (
+        "pkg/slow_test.py:tests",
+        -15,
+        "Exceeded timeout of 600.0 seconds when executing 'Run Pytest'\n",
+    )
     code, out = summarize(tmp_path, pants_log([passing, timed_out]), reports, 1, capsys)
     assert code == 1
     assert out.splitlines()[-1] == "2 passed, 1 failed, 0 skipped"
@@ -114,7 +124,9 @@ def test_no_test_is_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "No test ran" in out
 
 
-def test_pants_failing_outside_the_tests_fails_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pants_failing_outside_the_tests_fails_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     reports = tmp_path / "reports"
     results = [("pkg/a_test.py:tests", *run_pytest(tmp_path, "pkg/a_test.py:tests", PASSING, reports))]
     code, out = summarize(tmp_path, pants_log(results), reports, 1, capsys)

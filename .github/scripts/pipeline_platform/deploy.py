@@ -122,6 +122,10 @@ def _deploy(repo: Path, options: Options, console: Console) -> int:
     if not plan.pipelines and not options.prune and not options.run:
         console.print(f"Nothing to deploy ({_since(started)}).")
         return 0
+    # Before the server and the builds: an engine that cannot get the OS image would fail every image.
+    building = bool(plan.to_build) and images.docker_unavailable_reason() is None
+    if building and (problem := images.os_image_problem(repo)):
+        raise DeployError(f"no OS image to build the images on: {problem}")
     keep = _prune_keep_set(repo, options) if options.prune else None
 
     configured = get_current_settings().api.url
@@ -146,7 +150,8 @@ def _deploy(repo: Path, options: Options, console: Console) -> int:
         to_build, kept = asyncio.run(
             _split_by_image(plan, specs, options.environment, tag, registry, console)
         )
-        built = _build(repo, to_build, tag, registry, embedded, console)
+        replaced = asyncio.run(_current_images(to_build, specs, options.environment)) if registry else []
+        built = _build(repo, to_build, tag, registry, embedded, console, replaced)
         outcomes = asyncio.run(_register(plan, specs, options.environment, {**kept, **built}, tag, console))
         pruned = asyncio.run(_prune(options.environment, keep, console)) if keep is not None else None
         run_ok = asyncio.run(_run_locally(options.run, console)) if options.run else True
@@ -207,6 +212,28 @@ async def _split_by_image(
     return to_build, kept
 
 
+async def _current_images(
+    to_build: Sequence[AffectedPipeline], specs: dict[str, PipelineSpec], environment: str
+) -> list[str]:
+    """The images the deployments of ``to_build`` run now (none for a first deploy)."""
+    policy = RetryPolicy.from_env()
+    current: list[str] = []
+    async with get_client() as client:
+        for item in to_build:
+            spec = specs[item.pipeline.dir_name]
+
+            async def read(spec: PipelineSpec = spec) -> str | None:
+                return await register.current_image(client, spec, environment)
+
+            with contextlib.suppress(
+                Exception
+            ):  # only an optimisation: without it, layers are uploaded again
+                image, _ = await register.with_retries(policy, read)
+                if image:
+                    current.append(image)
+    return current
+
+
 def _build(
     repo: Path,
     to_build: Sequence[AffectedPipeline],
@@ -214,6 +241,7 @@ def _build(
     registry: str | None,
     embedded: bool,
     console: Console,
+    replaced: Sequence[str] = (),
 ) -> dict[str, ImageResult]:
     pipelines = [item.pipeline for item in to_build]
     if not pipelines:
@@ -232,6 +260,13 @@ def _build(
             )
             for pipeline in pipelines
         }
+    if replaced:
+        seeded = time.monotonic()
+        pulled = images.seed_layers(replaced)
+        console.print(
+            f"Pulled {len(pulled)} image(s) being replaced, so unchanged layers are not uploaded again "
+            f"({_since(seeded)})."
+        )
     where = f"pushed to {registry}" if registry else f"kept local (no {images.REGISTRY_ENV})"
     console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")
     started = time.monotonic()
@@ -272,7 +307,7 @@ async def _register(
                     register.DeploymentOutcome(deployment.name, error="not registered (no image)")
                     for deployment in specs[name].for_environment(environment)
                 ]
-                error = f"image: {_last_line(image.detail)}"
+                error = f"image: {image.cause or _last_line(image.detail)}"
                 outcomes.append(PipelineOutcome(specs[name], name, image, skipped, error=error))
                 continue
             outcome = await register.register_pipeline(

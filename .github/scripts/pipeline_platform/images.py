@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,8 @@ class ImageResult:
     reference: str
     status: ImageStatus
     detail: str = ""
+    # For a failed build: the line of the output that says why (for the summary table).
+    cause: str = ""
 
 
 def image_tag(repo: Path) -> str:
@@ -104,7 +108,78 @@ def _build_one(repo: Path, pipeline: PipelineName, tag: str, registry_address: s
 
 def _failed(pipeline: PipelineName, tag: str, registry_address: str | None, error: PantsError) -> ImageResult:
     reference = planned_reference(pipeline, tag, registry_address)
-    return ImageResult(pipeline, reference, ImageStatus.FAILED, str(error))
+    return ImageResult(pipeline, reference, ImageStatus.FAILED, str(error), build_failure_cause(str(error)))
+
+
+# Lines of a failed `docker build` (as Pants reports it) that say why, most telling first.
+_CAUSES = (
+    r"returned a non-zero code",
+    r"pull access denied|denied:|unauthorized",
+    r"manifest unknown|manifest for .* not found|not found: manifest",
+    r"no such host|connection refused|i/o timeout|TLS handshake timeout|network is unreachable",
+    r"failed to solve|ERROR",
+    r"error|failed",
+)
+_NOISE = re.compile(
+    r"legacy builder is deprecated|Install the buildx component|docs\.docker\.com/go/buildx|"
+    r"--keep-sandboxes|^stdout:$|^stderr:$|^Engine traceback|^in `\w+` goal$|ProcessExecutionFailure|"
+    r"Exception encountered|\./pants .* failed \(exit"
+)
+
+
+def build_failure_cause(output: str, limit: int = 300) -> str:
+    """The telling line of a failed image build: the failing RUN step, the refused or unreachable pull, ...
+
+    Pants's own lines (``ProcessExecutionFailure: Process 'Building docker image ...' failed``) say only that
+    the build failed; the cause is in Docker's output, which Pants prints under them.
+    """
+    lines = [line.strip() for line in output.splitlines()]
+    lines = [line for line in lines if line and not _NOISE.search(line)]
+    for pattern in _CAUSES:
+        matching = [line for line in lines if re.search(pattern, line, re.IGNORECASE)]
+        if matching:
+            cause = matching[-1]
+            break
+    else:
+        cause = lines[-1] if lines else output.strip()
+    if re.search(_CAUSES[1] + "|" + _CAUSES[2] + "|" + _CAUSES[3], cause, re.IGNORECASE):
+        cause += f" (OS image {os.environ.get('OS_IMAGE') or 'default'}: see docs/imagem-base.md)"
+    return cause[:limit]
+
+
+def seed_layers(references: Sequence[str], docker_host: str | None = None) -> list[str]:
+    """Pulls the images a deploy replaces, so that the engine knows which layers the registry already has.
+
+    Layers are reproducible (build-support/docker/image_layers.py): a rebuilt base or unchanged dependencies
+    give the registry's own digests. But an engine that never pulled or pushed them (a new CI runner) does
+    not know that, and uploads them again. After the pull, `docker push` finds them there and sends only
+    what is new. Returns the references pulled; one that cannot be pulled (a first deploy) is skipped.
+    """
+    host = ["--host", docker_host] if docker_host else []
+    pulled = []
+    for reference in dict.fromkeys(references):
+        result = subprocess.run(
+            ["docker", *host, "pull", "--quiet", reference], capture_output=True, check=False
+        )
+        if result.returncode == 0:
+            pulled.append(reference)
+    return pulled
+
+
+def os_image_problem(repo: Path) -> str | None:
+    """None when the root Dockerfile has an OS image to build on (./pants exports OS_IMAGE), else why not.
+
+    ./pants resolves OS_IMAGE before goals that build images (build-support/docker/os-image.sh); the
+    deploy tool asks the same script, so that it stops before building anything, with its message.
+    """
+    if os.environ.get("OS_IMAGE"):
+        return None
+    script = repo / "build-support" / "docker" / "os-image.sh"
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
+    if result.returncode == 0 and result.stdout.strip():
+        os.environ["OS_IMAGE"] = result.stdout.strip().splitlines()[-1]
+        return None
+    return " ".join(result.stderr.split()) or f"{script} failed (exit {result.returncode})"
 
 
 def _pants_build(

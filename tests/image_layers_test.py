@@ -1,0 +1,138 @@
+"""Images are reproducible and carry the base venv once: the same commit built on the machine's engine and
+on a new, empty one gives the same layer digests, and after a code-only change a fresh engine pushes only the
+sources layer to a real registry (on 127.0.0.1), which grows by less than 100 kB.
+
+Slow: the base and one pipeline image built on two engines (~6 min on 2 cores), then a code change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline_platform.images import docker_unavailable_reason, seed_layers
+from tests.deploy_support import free_port
+from tests.docker_engine import Engine, EngineError, throwaway_engine
+from tests.registry import RegistryUnavailable, blobs, local_registry
+from tests.workspace import commit_all, copy_repo, pants
+
+PIPELINE = "rj_smtr__gps_brt"
+IMAGE = "rj-smtr--gps-brt"
+BASE = "rio-pipelines-base"
+
+
+def required(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def fresh_engine() -> Iterator[Engine]:
+    if reason := docker_unavailable_reason():
+        required(reason)
+    os_image = os.environ.get("OS_IMAGE")
+    if not os_image:
+        required("no OS_IMAGE (./pants exports it when a Docker engine answers)")
+    try:
+        with throwaway_engine() as engine:
+            # Like a new CI runner: an empty engine holding only the OS image.
+            engine.load_image_from(str(os_image))
+            yield engine
+    except EngineError as error:
+        required(str(error))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("repo"))
+
+
+def docker(host: str | None, *args: str) -> str:
+    command = ["docker", *(["--host", host] if host else []), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}: {result.stderr}"
+    return result.stdout
+
+
+def layers(host: str | None, reference: str) -> list[str]:
+    return list(json.loads(docker(host, "image", "inspect", "-f", "{{json .RootFS.Layers}}", reference)))
+
+
+def package(repo: Path, host: str | None, tag: str, *extra: str) -> str:
+    env = {"IMAGE_TAG": tag, **({"DOCKER_HOST": host} if host else {})}
+    result = pants(
+        repo, *extra, "package" if not extra else "publish", f"pipelines/{PIPELINE}:image", env=env
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-4000:]}"
+    return result.stdout + result.stderr
+
+
+def test_two_engines_build_the_same_layers_and_the_image_holds_the_base_venv_once(
+    repo: Path, fresh_engine: Engine
+) -> None:
+    machine = os.environ.get("DOCKER_HOST")
+    package(repo, machine, "repro")
+    package(repo, fresh_engine.host, "repro")
+
+    base = layers(machine, f"{BASE}:repro")
+    image = layers(machine, f"{IMAGE}:repro")
+    assert layers(fresh_engine.host, f"{BASE}:repro") == base
+    assert layers(fresh_engine.host, f"{IMAGE}:repro") == image
+    # The base's layers, then only two: the distributions the base venv lacks, and the sources.
+    assert image[: len(base)] == base
+    assert len(image) == len(base) + 2
+    listing = docker(
+        machine,
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        f"{IMAGE}:repro",
+        "-c",
+        "ls -d /opt/venv/lib/python3.11/site-packages/prefect-*.dist-info; ls /opt",
+    )
+    assert listing.count("prefect-") == 1
+    assert "pipeline-venv" not in listing
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    try:
+        with local_registry(tmp_path, free_port()) as address:
+            yield address, tmp_path / "blobs"
+    except RegistryUnavailable as error:
+        required(str(error))
+
+
+def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(
+    repo: Path, fresh_engine: Engine, registry: tuple[str, Path]
+) -> None:
+    address, storage = registry
+    option = f"--docker-registries={{'ci': {{'address': '{address}', 'default': True}}}}"
+    package(repo, os.environ.get("DOCKER_HOST"), "before", option)
+    stored = blobs(storage)
+
+    tasks = repo / f"pipelines/{PIPELINE}/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# a code-only change\n")
+    commit_all(repo, "code-only change")
+    # What the deploy tool does with a registry: pull the image it replaces, so the engine knows which
+    # layers the registry already has.
+    seed_layers([f"{address}/{IMAGE}:before"], docker_host=fresh_engine.host)
+    pushed = package(repo, fresh_engine.host, "after", option)
+
+    new = {digest: size for digest, size in blobs(storage).items() if digest not in stored}
+    # The sources layer, the image config and the manifest.
+    assert len(new) == 3, new
+    assert sum(new.values()) < 100_000, new
+    assert len(re.findall(r": Pushed", pushed)) == 1, pushed[-3000:]
+    assert (
+        layers(fresh_engine.host, f"{address}/{IMAGE}:after")[:-1]
+        == layers(fresh_engine.host, f"{address}/{IMAGE}:before")[:-1]
+    )
