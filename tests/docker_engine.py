@@ -80,6 +80,8 @@ def throwaway_engine(wait_seconds: float = 90) -> Iterator[Engine]:
     gateway = next(subnet.hosts())
     process: subprocess.Popen[bytes] | None = None
     bridge_made = False
+    # A test timeout ends the process with SIGTERM: turn it into an exception so the cleanup below runs.
+    previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _ip("link", "add", bridge, "type", "bridge")
         bridge_made = True
@@ -122,6 +124,11 @@ def throwaway_engine(wait_seconds: float = 90) -> Iterator[Engine]:
             subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
         _unmount_below(root)
         shutil.rmtree(root, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"terminated by signal {signum}")
 
 
 def _unmount_below(root: Path) -> None:
