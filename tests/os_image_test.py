@@ -164,7 +164,7 @@ def test_the_deploy_tool_stops_before_building_when_no_os_image_can_be_had(
     finally:
         stop_local_server(home)
     out = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 1, out[-3000:]
+    assert result.returncode == 2, out[-3000:]  # the CLI's code for "stopped before deploying"
     assert "no OS image to build the images on" in out
     assert "build-offline-os-image.sh" in out
     assert "Building 1 image(s)" not in out
