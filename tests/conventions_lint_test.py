@@ -8,6 +8,8 @@ This proves that the lint goal runs them, and the visibility rules of pipelines/
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 
 import pytest
@@ -19,6 +21,21 @@ PRIVATE_KEY = (
     "-----BEGIN " + "PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END " + "PRIVATE KEY-----\n"
 )
 GOOD = "pipelines/rj_smtr__gps_brt"
+TYPED_DICT_FLOW = '''"""A flow with a typing.TypedDict parameter (pydantic refuses it on Python < 3.12)."""
+
+from typing import TypedDict
+
+from prefect import flow
+
+
+class Buckets(TypedDict):
+    prod: str
+
+
+@flow(name="rj_smtr__typed_dict")
+def rj_smtr__typed_dict(buckets: Buckets | None = None) -> None:
+    """Does nothing."""
+'''
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +53,21 @@ def lint_output(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Complete
     # A typo in a prefect.yaml (Prefect itself would ignore the key and deploy without job variables).
     deployments = repo / "pipelines/rj_cor__alertario_precipitacao/prefect.yaml"
     deployments.write_text(deployments.read_text().replace("job_variables:", "job_variable:", 1))
+    # A pipeline that cannot be read at all, and one whose flow crashed the old checker (and the whole run).
+    unreadable, crashing = repo / "pipelines/rj_smtr__ilegivel", repo / "pipelines/rj_smtr__typed_dict"
+    for directory in (unreadable, crashing):
+        directory.mkdir()
+        (directory / "BUILD").write_text("# No targets: the linters read the files themselves.\n")
+        shutil.copy(repo / GOOD / "Dockerfile", directory / "Dockerfile")
+    (unreadable / "flow.py").write_text('"""Flow."""\n')
+    (unreadable / "prefect.yaml").write_bytes(b"\x00\xff\xfe not text")
+    (crashing / "flow.py").write_text(TYPED_DICT_FLOW)
+    (crashing / "prefect.yaml").write_text(
+        (repo / GOOD / "prefect.yaml")
+        .read_text()
+        .replace("rj_smtr__gps_brt", "rj_smtr__typed_dict")
+        .replace("rj-smtr--gps-brt", "rj-smtr--typed-dict")
+    )
     # A service-account key committed by mistake.
     account = {"type": "service_account", "private_key": PRIVATE_KEY}
     (repo / GOOD / "service-account.json").write_text(json.dumps(account, indent=2))
@@ -69,8 +101,24 @@ def test_pipeline_importing_another_is_reported(lint_output: subprocess.Complete
 
 
 def test_prefect_yaml_typo_is_reported(lint_output: subprocess.CompletedProcess[str]) -> None:
-    assert "pipelines/rj_cor__alertario_precipitacao/prefect.yaml: line " in lint_output.stderr
-    assert "unknown key 'job_variable' (did you mean 'job_variables'?)" in lint_output.stderr
+    assert re.search(
+        r"^pipelines/rj_cor__alertario_precipitacao/prefect.yaml:\d+: "
+        r"deployments\[0\].work_pool.job_variable: "
+        r"unknown key 'job_variable' \(did you mean 'job_variables'\?\)$",
+        lint_output.stderr,
+        re.MULTILINE,
+    )
+
+
+def test_unreadable_and_crashing_pipelines_are_reported_beside_the_others(
+    lint_output: subprocess.CompletedProcess[str],
+) -> None:
+    output = lint_output.stderr
+    assert "pipelines/rj_smtr__ilegivel/prefect.yaml:1: is not a text file (it holds NUL bytes)" in output
+    assert re.search(
+        r"^pipelines/rj_smtr__typed_dict/flow.py:\d+: parameter 'buckets' of flow", output, re.MULTILINE
+    )
+    assert "Traceback" not in output
 
 
 def test_committed_key_is_reported(lint_output: subprocess.CompletedProcess[str]) -> None:

@@ -14,8 +14,11 @@ ENVIRONMENTS: Final = ("prod", "staging")
 WORK_POOLS: Final = ("default-pool", "datario-pool")
 SECRET_NAMES: Final = {"prod": "prefect-jobs-secrets", "staging": "prefect-jobs-secrets-staging"}
 
-_WORD = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
-PIPELINE_DIR_PATTERN: Final = re.compile(rf"^rj_(?P<secretaria>{_WORD})__(?P<pipeline>{_WORD})$")
+# Lowercase ASCII letters, digits and single underscores; a secretaria starts with a letter, a pipeline may
+# start with a digit (rj_segovi__1746_chamados). templates/hooks/pre_gen_project.py holds a copy.
+_SECRETARIA = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+_PIPELINE = r"[a-z0-9]+(?:_[a-z0-9]+)*"
+PIPELINE_DIR_PATTERN: Final = re.compile(rf"^rj_(?P<secretaria>{_SECRETARIA})__(?P<pipeline>{_PIPELINE})$")
 
 
 class NamingError(ValueError):
@@ -33,8 +36,8 @@ class PipelineName:
         if match is None:
             raise NamingError(
                 f"{dir_name!r} is not a valid pipeline directory name: use rj_<secretaria>__<pipeline> "
-                "with lowercase letters, digits and single underscores, starting with a letter "
-                "(e.g. rj_segovi__dump_db_1746)"
+                "with lowercase letters, digits and single underscores, the secretaria starting with a "
+                "letter (e.g. rj_segovi__dump_db_1746, rj_segovi__1746_chamados)"
             )
         return cls(match["secretaria"], match["pipeline"])
 

@@ -11,7 +11,27 @@ def test_deployment_name_uses_dashes() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["rj_Segovi__x", "rj_segovi_x", "rj_seg ovi__x", "rj_1seg__x", "rj_são__x", "x__y"]
+    ("directory", "deployment"),
+    [("rj_sec__1746_tickets", "rj-sec--1746-tickets--prod"), ("rj_segovi__1746", "rj-segovi--1746--prod")],
+)
+def test_a_pipeline_part_may_start_with_a_digit(directory: str, deployment: str) -> None:
+    name = PipelineName.from_dir(directory)
+    assert name.dir_name == directory
+    assert name.deployment_name("prod") == deployment
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "rj_Segovi__x",
+        "rj_segovi_x",
+        "rj_seg ovi__x",
+        "rj_1seg__x",
+        "rj_são__x",
+        "x__y",
+        "rj_sec___1",
+        "rj_sec__1_",
+    ],
 )
 def test_invalid_dir_names_are_rejected(bad: str) -> None:
     with pytest.raises(NamingError, match="rj_<secretaria>__<pipeline>"):

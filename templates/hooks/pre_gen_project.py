@@ -2,8 +2,9 @@
 
 Cookiecutter renders this file with Jinja and runs it with its own interpreter, inside the (just created,
 still empty) pipeline directory; a non-zero exit makes it delete that directory and write nothing. It runs
-standalone, so it cannot import the repository: WORD_PATTERN, WORK_POOLS and the name derivation are
-copies of pipelines/common/naming.py's rules, and tests/template_test.py asserts that both agree.
+standalone, so it cannot import the repository: WORD_PATTERN, PIPELINE_PATTERN, WORK_POOLS and the name
+derivation are copies of pipelines/common/naming.py's rules, and tests/template_test.py asserts that both
+agree.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import sys
 import unicodedata
 from pathlib import Path
 
-# One part of rj_<secretaria>__<pipeline> (naming.py's _WORD): lowercase ASCII letters, digits and single
-# underscores, starting with a letter.
+# The parts of rj_<secretaria>__<pipeline> (naming.py's _SECRETARIA and _PIPELINE): lowercase ASCII letters,
+# digits and single underscores; the secretaria starts with a letter, the pipeline may start with a digit.
 WORD_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+PIPELINE_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 WORK_POOLS = ("default-pool", "datario-pool")
 # Kubernetes label values (Prefect's worker labels each job with its deployment's name) hold 63 characters.
 MAX_DEPLOYMENT_NAME = 63
@@ -50,7 +52,8 @@ def deployment_name(secretaria: str, pipeline: str, environment: str) -> str:
 
 def name_problem(label: str, value: str) -> str | None:
     """Why `value` cannot be the `label` part of a pipeline name, or None if it can."""
-    if WORD_PATTERN.match(value):
+    digit_first = label == "pipeline"
+    if (PIPELINE_PATTERN if digit_first else WORD_PATTERN).match(value):
         return None
     if not value:
         why = "está vazio"

@@ -3,6 +3,8 @@ the deploy tool's own, so lint and deploy agree), each in a copy of one valid pi
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -138,8 +140,8 @@ def typo_in_a_key(config: Config) -> None:
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        (rename_to_other_dir, "deployment name 'rj-cor--alertario--prod' must be one of"),
-        (underscores_in_name, "deployment name 'rj_smtr__exemplo__prod' must be one of"),
+        (rename_to_other_dir, "deployment name 'rj-cor--alertario--prod' must be 'rj-smtr--exemplo--prod'"),
+        (underscores_in_name, "deployment name 'rj_smtr__exemplo__prod' must be 'rj-smtr--exemplo--prod'"),
         (unknown_environment, "deployment name 'rj-smtr--exemplo--dev' must be one of"),
         (unknown_pool, "unknown work pool 'gpu-pool'"),
         (prod_with_staging_secret, "secretName must be 'prefect-jobs-secrets' for prod"),
@@ -161,7 +163,7 @@ def test_broken_prefect_yaml_is_reported_with_file_and_reason(
     found = problems(repo)
 
     assert found, f"no problem reported for {breakage.__name__}"
-    assert all(problem.startswith(f"pipelines/{NAME}/prefect.yaml: ") for problem in found), found
+    assert all(re.match(rf"pipelines/{NAME}/prefect.yaml:\d+: ", problem) for problem in found), found
     assert any(expected in problem for problem in found), found
 
 
@@ -175,10 +177,97 @@ def test_command_line_prints_problems_and_fails(repo: Path, capsys: pytest.Captu
 
     output = capsys.readouterr().out.splitlines()
     assert output[0].startswith("pipelines/rj_Bad/: 'rj_Bad' is not a valid pipeline directory name")
-    assert any(line.startswith(f"pipelines/{NAME}/prefect.yaml: ") for line in output)
+    assert any(re.match(rf"pipelines/{NAME}/prefect.yaml:\d+: ", line) for line in output)
     assert output[-1] == f"{len(output) - 1} problem(s) in 3 director(y/ies)."
 
 
 def test_command_line_passes_on_valid_pipelines(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pipelines", f"pipelines/{NAME}"]) == 0
     assert capsys.readouterr().out == "0 problem(s) in 1 director(y/ies).\n"
+
+
+def add_pipeline(repo: Path, name: str, config: Config | None = None, flow: str | None = None) -> Path:
+    """Another pipeline beside the valid one: the same files, names of ``name``."""
+    directory = repo / "pipelines" / name
+    directory.mkdir(parents=True)
+    for file in ("BUILD", "Dockerfile", "__init__.py"):
+        (directory / file).write_text("")
+    (directory / "flow.py").write_text((flow or FLOW).replace(NAME, name))
+    text = yaml.safe_dump(config or valid_config(), sort_keys=False)
+    dashed = "rj-" + name[3:].replace("_", "-")
+    (directory / "prefect.yaml").write_text(text.replace(NAME, name).replace("rj-smtr--exemplo", dashed))
+    return directory
+
+
+TYPED_DICT_FLOW = FLOW.replace(
+    "from prefect import flow\n",
+    "from typing import TypedDict\n\nfrom prefect import flow\n\n\n"
+    "class Buckets(TypedDict):\n    prod: str\n",
+).replace("attempts: int = 3", "attempts: int = 3, buckets: Buckets | None = None")
+
+
+def test_every_pipeline_is_reported_even_when_one_cannot_be_read(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = valid_config()
+    staging_with_prod_secret(config)
+    write_config(repo, config)
+    add_pipeline(repo, "rj_smtr__binario").joinpath("prefect.yaml").write_bytes(b"\x00\xff\xfe garbage")
+    add_pipeline(repo, "rj_smtr__typed_dict", flow=TYPED_DICT_FLOW)  # crashed the whole lint run
+    dangling = add_pipeline(repo, "rj_smtr__link") / "prefect.yaml"
+    dangling.unlink()
+    dangling.symlink_to("nowhere.yaml")
+    os.symlink("rj_smtr__loop", repo / "pipelines" / "rj_smtr__loop")  # a link to itself: nothing can be read
+    add_pipeline(repo, "rj_sec__1746_tickets")  # valid (a pipeline part may start with a digit)
+    names = [
+        "rj_sec__1746_tickets",
+        "rj_smtr__binario",
+        NAME,
+        "rj_smtr__link",
+        "rj_smtr__loop",
+        "rj_smtr__typed_dict",
+    ]
+
+    assert main(["pipelines", *(f"pipelines/{name}" for name in names)]) == 1
+
+    output = capsys.readouterr().out.splitlines()
+    assert output[-1] == f"{len(output) - 1} problem(s) in {len(names)} director(y/ies)."
+    by_pipeline = {name: [line for line in output if line.startswith(f"pipelines/{name}/")] for name in names}
+    assert by_pipeline["rj_sec__1746_tickets"] == []
+    assert by_pipeline["rj_smtr__binario"] == [
+        "pipelines/rj_smtr__binario/prefect.yaml:1: is not a text file (it holds NUL bytes): write the YAML "
+        "as UTF-8 text"
+    ]
+    rows = (repo / "pipelines" / NAME / "prefect.yaml").read_text().splitlines()
+    secret_line = [n for n, row in enumerate(rows, 1) if "secretName:" in row][1]  # staging's
+    assert [line.split(": ")[0] for line in by_pipeline[NAME]] == [
+        f"pipelines/{NAME}/prefect.yaml:{secret_line}"
+    ]
+    assert "secretName must be 'prefect-jobs-secrets-staging' for staging" in by_pipeline[NAME][0]
+    assert by_pipeline["rj_smtr__link"] == [
+        "pipelines/rj_smtr__link/prefect.yaml: missing: every pipeline has BUILD, Dockerfile, flow.py, "
+        "prefect.yaml (create it from templates/)"
+    ]
+    assert len(by_pipeline["rj_smtr__loop"]) == 4  # its four required files, none readable
+    assert [line.split(": ")[0] for line in by_pipeline["rj_smtr__typed_dict"]] == [
+        "pipelines/rj_smtr__typed_dict/flow.py:13"
+    ]
+    assert "parameter 'buckets' of flow 'rj_smtr__typed_dict'" in by_pipeline["rj_smtr__typed_dict"][0]
+    assert "typing_extensions.TypedDict" in by_pipeline["rj_smtr__typed_dict"][0]
+
+
+def test_a_rejected_directory_name_is_reported_once_and_its_prefect_yaml_still_checked(repo: Path) -> None:
+    config = valid_config()
+    staging_with_prod_secret(config)
+    directory = add_pipeline(repo, "rj_smtr__Onibus", config)
+
+    found = [str(problem) for problem in check_pipelines([Path("pipelines/rj_smtr__Onibus")])]
+
+    assert len(found) == 2, found
+    assert found[0].startswith(
+        "pipelines/rj_smtr__Onibus/: 'rj_smtr__Onibus' is not a valid pipeline directory"
+    )
+    assert found[1].startswith(f"{directory.relative_to(repo)}/prefect.yaml:")
+    assert found[1].endswith(
+        "secretName must be 'prefect-jobs-secrets-staging' for staging, not 'prefect-jobs-secrets'"
+    )

@@ -18,7 +18,9 @@ def make_pipeline(root: Path, name: str, files: tuple[str, ...] = REQUIRED_FILES
     return directory
 
 
-@pytest.mark.parametrize("name", ["rj_SMTR__gps", "rj_smtr_gps", "rj_são__gps", "rj_smtr__1gps", "smtr__gps"])
+@pytest.mark.parametrize(
+    "name", ["rj_SMTR__gps", "rj_smtr_gps", "rj_são__gps", "rj_1smtr__gps", "rj_smtr___gps", "smtr__gps"]
+)
 def test_badly_named_directory_is_reported(tmp_path: Path, name: str) -> None:
     directory = make_pipeline(tmp_path, name)
 
@@ -47,5 +49,6 @@ def test_shared_library_directories_are_not_pipelines(tmp_path: Path) -> None:
     assert check_pipelines([common]) == []
 
 
-def test_well_formed_layout_passes(tmp_path: Path) -> None:
-    assert check_layout(make_pipeline(tmp_path, "rj_segovi__dump_db_1746")) == []
+@pytest.mark.parametrize("name", ["rj_segovi__dump_db_1746", "rj_sec__1746_tickets"])
+def test_well_formed_layout_passes(tmp_path: Path, name: str) -> None:
+    assert check_layout(make_pipeline(tmp_path, name)) == []

@@ -1,14 +1,9 @@
-"""A broken convention: the file (or directory) it is about and why, printed as `path: reason`."""
+"""A broken convention: the file (or directory) it is about, the line when known, and why, printed as
+`path:line: reason`. The same type as the prefect.yaml validator's: the lint's output reads and sorts alike.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pipeline_platform.problems import Problem, sorted_problems
 
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+__all__ = ["Problem", "sorted_problems"]

@@ -95,3 +95,15 @@ def test_missing_baseline_is_a_problem(workdir: Path) -> None:
     assert reasons([]) == [
         f"{BASELINE_FILE}: missing: the secret scan needs its baseline (see docs/convencoes.md)"
     ]
+
+
+def test_a_deeply_nested_yaml_file_is_scanned(workdir: Path) -> None:
+    depth = 2_000  # twice libyaml's limit; detect-secrets' own YAML reader recurses ~5 frames per level
+    Path("deep.yaml").write_text(
+        f"db_{KEYWORD}: Hunter2-Rio-2024\nnested: " + "[" * depth + "]" * depth + "\n"
+    )
+    Path("client.py").write_text(f'KEY = "{AWS_KEY}"\n')
+
+    found = reasons(["deep.yaml", "client.py"])
+
+    assert [reason.split(": ")[0] for reason in found] == ["client.py:1", "deep.yaml:1"]

@@ -124,8 +124,8 @@ def _deploy(repo: Path, options: Options, console: Console) -> int:
         return 0
     # Before the server and the builds: an engine that cannot get the OS image would fail every image.
     building = bool(plan.to_build) and images.docker_unavailable_reason() is None
-    if building and (problem := images.os_image_problem(repo)):
-        raise DeployError(f"no OS image to build the images on: {problem}")
+    if building and (missing_os_image := images.os_image_problem(repo)):
+        raise DeployError(f"no OS image to build the images on: {missing_os_image}")
     keep = _prune_keep_set(repo, options) if options.prune else None
 
     configured = get_current_settings().api.url

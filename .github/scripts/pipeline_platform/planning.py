@@ -63,7 +63,7 @@ def problems_report(problems: Sequence[Problem]) -> Report:
     return Report(
         "prefect.yaml problems",
         ("File", "Problem"),
-        [(problem.path, problem.reason) for problem in problems],
+        [(problem.where, problem.reason) for problem in problems],
     )
 
 

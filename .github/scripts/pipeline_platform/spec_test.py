@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline_platform.spec import SpecError, load_pipeline, validate_pipeline
+from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
 
 TEMPLATES = Path(__file__).parents[2] / "work-pools"
@@ -55,9 +56,23 @@ def test_the_file_and_line_of_a_typo_are_reported_with_a_suggestion(tmp_path: Pa
     problem = problems[0]
     assert problem.path == str(tmp_path / "pipelines" / PIPELINE / "prefect.yaml")
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "job_variable:" in row)
-    assert problem.reason.startswith(f"line {line}, deployments[1].work_pool.job_variable: ")
+    assert problem.line == line
+    assert problem.reason.startswith("deployments[1].work_pool.job_variable: ")
     assert "unknown key 'job_variable' (did you mean 'job_variables'?)" in problem.reason
-    assert str(problem) == f"{problem.path}: {problem.reason}"
+    assert str(problem) == f"{problem.path}:{line}: {problem.reason}"
+
+
+def test_a_problem_without_a_line_prints_as_before() -> None:
+    problem = Problem("pipelines/x/prefect.yaml", "missing")
+
+    assert problem.line is None
+    assert str(problem) == "pipelines/x/prefect.yaml: missing"
+    assert sorted([Problem("a", "z", 9), Problem("a", "y", 10), problem, Problem("a", "x")]) == [
+        Problem("a", "x"),
+        Problem("a", "z", 9),
+        Problem("a", "y", 10),
+        problem,
+    ]
 
 
 def prefect_yaml_text(change: Callable[[dict[str, Any]], object]) -> str:
@@ -89,6 +104,10 @@ CASES: dict[str, tuple[dict[str, Any] | str, str]] = {
         f"must be the directory name '{PIPELINE}'",
     ),
     "unknown environment": (staging(name=f"{IMAGE}--dev"), f"must be one of {IMAGE}--prod, {IMAGE}--staging"),
+    "name of another pipeline, environment known": (
+        staging(name="rj-outro--nome--staging"),
+        f"deployment name 'rj-outro--nome--staging' must be '{IMAGE}--staging'",
+    ),
     "two deployments for staging": (
         prefect_yaml(deployments=[deployment("staging"), deployment("staging")]),
         "a second deployment for 'staging'",
@@ -152,6 +171,30 @@ CASES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "invalid value for the flow's signature: 'muitos' is not of type 'integer'",
     ),
     "required parameter missing": (staging(parameters={}), "the flow requires parameter 'table'"),
+    "required parameter missing from one schedule": (
+        staging(parameters={}, schedules=[{"cron": "0 3 * * *", "timezone": "America/Sao_Paulo"}]),
+        "the flow requires parameter 'table' and no value is given for every run",
+    ),
+    "singular schedule holding a list": (
+        staging(schedules=None, schedule=[{"cron": "0 3 * * *", "timezone": "America/Sao_Paulo"}]),
+        "`schedule:` holds a list: write `schedules:` (plural)",
+    ),
+    "schedule key Prefect 3 rejects": (
+        staging_schedule(cron="0 3 * * *", timezone="America/Sao_Paulo", flow_run_name="dump"),
+        "unknown schedule key 'flow_run_name': Prefect 3 rejects it too; a schedule does not name its runs",
+    ),
+    "build-step output": (
+        staging(version="{{ build-image.tag }}"),
+        "are outputs of build steps ('build-image'), which this repository does not run",
+    ),
+    "duplicate key": (
+        prefect_yaml_text(lambda d: None) + "name: rj_teste__exemplo\n",
+        "duplicate key 'name' (first at line 1): YAML keeps only the last one",
+    ),
+    "tab in the indentation": (
+        prefect_yaml_text(lambda d: None).replace("\n  description:", "\n\tdescription:", 1),
+        "a tab in the indentation",
+    ),
     "entrypoint file missing": (
         staging(entrypoint=f"pipelines/{PIPELINE}/fluxo.py:{PIPELINE}"),
         f"entrypoint file pipelines/{PIPELINE}/fluxo.py does not exist",
@@ -183,14 +226,17 @@ def test_a_broken_rule_is_reported_and_blocks_loading(tmp_path: Path, case: str)
     assert expected in str(raised.value)
 
 
-def test_a_directory_off_the_naming_rule_is_reported(tmp_path: Path) -> None:
+def test_a_directory_off_the_naming_rule_is_reported_and_its_prefect_yaml_still_checked(
+    tmp_path: Path,
+) -> None:
     directory = tmp_path / "pipelines" / "Meu-Pipeline"
     directory.mkdir(parents=True)
 
     problems = validate_pipeline(directory)
 
-    assert [problem.path for problem in problems] == [str(directory)]
+    assert [problem.path for problem in problems] == [f"{directory}/", str(directory / "prefect.yaml")]
     assert "not a valid pipeline directory name" in problems[0].reason
+    assert problems[1].reason == "missing: every pipeline declares its deployments here"
 
 
 def test_a_missing_prefect_yaml_is_reported(tmp_path: Path) -> None:
@@ -200,3 +246,98 @@ def test_a_missing_prefect_yaml_is_reported(tmp_path: Path) -> None:
     assert [problem.reason for problem in validate_pipeline(directory)] == [
         "missing: every pipeline declares its deployments here"
     ]
+
+
+def test_a_required_parameter_given_by_every_schedule_is_accepted(tmp_path: Path) -> None:
+    schedules = [
+        {"cron": "0 3 * * *", "timezone": "America/Sao_Paulo", "parameters": {"table": "chamado"}},
+        {"cron": "0 4 * * *", "timezone": "America/Sao_Paulo", "parameters": {"table": "bairro"}},
+    ]
+
+    spec = load_pipeline(pipeline_with(tmp_path, staging(parameters={}, schedules=schedules)))
+
+    deployment = spec.for_environment("staging")[0]
+    assert deployment.parameters == {}
+    assert [schedule.parameters for schedule in deployment.schedule_objects()] == [
+        {"table": "chamado"},
+        {"table": "bairro"},
+    ]
+
+
+STAGING_WITH_PROD_SECRET = (
+    "secretName must be 'prefect-jobs-secrets-staging' for staging, not 'prefect-jobs-secrets'"
+)
+
+
+def with_prod_secret(**changes: Any) -> dict[str, Any]:
+    """The staging deployment carrying the prod secret, with other changes."""
+    broken = deployment("staging", **changes)
+    broken["work_pool"] = copy.deepcopy(broken["work_pool"])
+    broken["work_pool"]["job_variables"]["secretName"] = "prefect-jobs-secrets"
+    return prefect_yaml(deployments=[deployment("prod"), broken])
+
+
+# Each breaks another rule of the same deployment; none may hide the secret (the README's security rule).
+OTHER_BREAKAGES: dict[str, dict[str, Any]] = {
+    "unknown work pool": {"work_pool": {"name": "k3s-pool", "job_variables": {"secretName": "x"}}},
+    "name with underscores": {"name": "rj_teste__exemplo__staging"},
+    "name of another pipeline": {"name": "rj-outro--nome--staging"},
+    "unknown key": {"descripton": "typo"},
+    "invalid cron": {"schedules": [{"cron": "61 * * * *", "timezone": "America/Sao_Paulo"}]},
+    "unknown schedule key": {"schedules": [{"cron": "0 3 * * *", "timezone": "UTC", "deployment_name": "x"}]},
+    "singular schedule": {"schedules": None, "schedule": [{"cron": "0 3 * * *", "timezone": "UTC"}]},
+    "missing entrypoint file": {"entrypoint": f"pipelines/{PIPELINE}/fluxo.py:{PIPELINE}"},
+    "entrypoint function missing": {"entrypoint": f"pipelines/{PIPELINE}/flow.py:outro"},
+    "wrong parameter type": {"parameters": {"table": 1}},
+    "placeholder": {"description": "{{ $BUILD }}"},
+    "flow_name": {"flow_name": "outro"},
+    "tags of the wrong type": {"tags": 5},
+}
+
+
+@pytest.mark.parametrize("breakage", list(OTHER_BREAKAGES))
+def test_a_staging_deployment_with_the_prod_secret_is_always_reported(tmp_path: Path, breakage: str) -> None:
+    document = with_prod_secret(**OTHER_BREAKAGES[breakage])
+
+    found = reasons(tmp_path, document)
+
+    assert any(reason.endswith(STAGING_WITH_PROD_SECRET) for reason in found), found
+    assert len(found) >= 2, found  # and the other breakage
+
+
+def test_a_misspelt_job_variables_key_is_still_checked(tmp_path: Path) -> None:
+    document = with_prod_secret()
+    pool = document["deployments"][1]["work_pool"]
+    pool["job_variable"] = pool.pop("job_variables")
+
+    found = reasons(tmp_path, document)
+
+    assert len(found) == 2, found
+    assert "unknown key 'job_variable' (did you mean 'job_variables'?)" in found[0]
+    assert found[1].endswith(STAGING_WITH_PROD_SECRET)
+
+
+def test_a_broken_flow_file_is_reported_at_its_line_and_the_yaml_still_checked(tmp_path: Path) -> None:
+    directory = pipeline_with(tmp_path, with_prod_secret())
+    flow = directory / "flow.py"
+    source = flow.read_text().replace("    return batch_size", "    return (batch_size")
+    flow.write_text(source)
+    line = next(n for n, row in enumerate(source.splitlines(), 1) if "return (" in row)
+
+    problems = validate_pipeline(directory)
+
+    assert (problems[0].path, problems[0].line) == (str(flow), line)
+    assert problems[0].reason.startswith("syntax error: ")
+    assert problems[1].reason.endswith(STAGING_WITH_PROD_SECRET)
+    assert len(problems) == 2
+
+
+def test_problems_are_sorted_by_line(tmp_path: Path) -> None:
+    document = with_prod_secret(name="rj-teste--exemplo--dev", tags=5)
+    document["deployments"][0]["parameters"] = {"tabela": "x"}
+
+    problems = validate_pipeline(pipeline_with(tmp_path, document))
+
+    lines = [problem.line or 0 for problem in problems]
+    assert len(lines) >= 4 and 0 not in lines
+    assert lines == sorted(lines)
