@@ -65,13 +65,14 @@ def name_problem(label: str, value: str) -> str | None:
         why = "tem letras maiúsculas"
     elif "-" in value:
         why = "tem hífen (use _)"
-    elif not value[0].isalpha():
+    elif "__" in value or value.startswith("_") or value.endswith("_"):
+        why = "tem _ duplo, no início ou no fim"
+    elif not value[0].isalpha() and not digit_first:
         why = "não começa com uma letra"
-    elif "__" in value or value.endswith("_"):
-        why = "tem _ duplo ou no fim"
     else:
         why = "tem caracteres fora de a-z, 0-9 e _"
-    return f"{label} {value!r} {why}: use letras minúsculas sem acento, dígitos e _, começando por letra"
+    start = "começando por letra ou dígito" if digit_first else "começando por letra"
+    return f"{label} {value!r} {why}: use letras minúsculas sem acento, dígitos e _, {start}"
 
 
 def _cron_value(token: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
