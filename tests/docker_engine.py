@@ -57,7 +57,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
         if "/" in line.split()[0]
     ]
     for third in range(200, 255):
-        candidate = ipaddress.ip_network(f"172.31.{third}.0/24")
+        candidate = ipaddress.IPv4Network(f"172.31.{third}.0/24")
         if not any(candidate.overlaps(network) for network in used):
             return candidate
     raise EngineError("no free 172.31.x.0/24 subnet for the throwaway engine's bridge")

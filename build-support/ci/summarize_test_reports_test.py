@@ -6,11 +6,12 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 
-def _load_summarizer():  # type: ignore[no-untyped-def]
+def _load_summarizer() -> ModuleType:
     # build-support/ is not importable as a package: load the sibling script by file.
     path = Path(__file__).with_name("summarize_test_reports.py")
     spec = importlib.util.spec_from_file_location("summarize_test_reports", path)
