@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import deploy_prefect_flows
 import work_pools
 from prefect.client.orchestration import PrefectClient
 
+from tests.tcp_relay import TcpRelay
 from tests.workspace import commit_all
 
 # Not a socket: the tool finds no Docker engine and registers the tags it would have built.
@@ -134,7 +134,7 @@ def read_deployments(api_url: str) -> dict[str, Registered]:
     return asyncio.run(read())
 
 
-class KillingProxy:
+class KillingProxy(TcpRelay):
     """A TCP relay on 127.0.0.1 in front of a Prefect server that calls ``on_trigger`` (e.g. kills the server)
     when the ``trigger_at``-th ``POST /api/deployments/`` arrives, and drops that request.
 
@@ -145,55 +145,22 @@ class KillingProxy:
     MARKER = b"POST /api/deployments/ HTTP"
 
     def __init__(self, backend_port: int, trigger_at: int, on_trigger: Callable[[], None]) -> None:
-        self.backend_port = backend_port
         self.trigger_at = trigger_at
         self.on_trigger = on_trigger
         self.seen = 0
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(backend_port)
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        try:
-            backend = socket.create_connection(("127.0.0.1", self.backend_port), timeout=5)
-        except OSError:
-            client.close()
-            return
-        backend.settimeout(None)
-        threading.Thread(target=self._pump, args=(backend, client, False), daemon=True).start()
-        self._pump(client, backend, True)
-
-    def _pump(self, source: socket.socket, target: socket.socket, inspect: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if inspect and self.MARKER in data:
-                    with self._lock:
-                        self.seen += data.count(self.MARKER)
-                        fire = self.seen == self.trigger_at
-                    if fire:
-                        self.on_trigger()
-                        break
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+    def on_chunk(self, data: bytes, upstream: bool) -> bool:
+        if upstream and self.MARKER in data:
+            with self._lock:
+                self.seen += data.count(self.MARKER)
+                fire = self.seen == self.trigger_at
+            if fire:
+                self.on_trigger()
+                return False
+        return True

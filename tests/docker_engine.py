@@ -30,6 +30,8 @@ class EngineError(RuntimeError):
 class Engine:
     host: str  # DOCKER_HOST of the engine
     root: Path
+    bridge: str
+    subnet: ipaddress.IPv4Network
 
     def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = ["docker", "--host", self.host, *args]
@@ -104,7 +106,7 @@ def throwaway_engine(wait_seconds: float = 90) -> Iterator[Engine]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        engine = Engine(f"unix://{socket}", root)
+        engine = Engine(f"unix://{socket}", root, bridge, subnet)
         deadline = time.monotonic() + wait_seconds
         while engine.docker("info").returncode != 0:
             if process.poll() is not None or time.monotonic() > deadline:

@@ -1,0 +1,116 @@
+"""What a fresh CI runner has: copies of the caches the workflows restore, and nothing else (fresh_runner.py).
+
+.github/actions/pants-setup/action.yaml restores two caches: the launcher's (the Pants venv and the pex tool,
+and whatever else ./pants keeps there) and Pants's named caches (resolved distributions). Here they are copied
+from this machine's into a throwaway directory; the user's caches are only read. The Pants local store starts
+empty. Venvs are not relocatable (their scripts name the venv by absolute path), and a restored cache sits
+where the workflow saved it, so the copy rewrites the old location to the new one in symlinks and small text
+files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+LAUNCHER_CACHE_NAME = "rio-pipelines-pants"  # ./pants: ${XDG_CACHE_HOME:-~/.cache}/rio-pipelines-pants
+TEXT_LIMIT = 256 * 1024  # larger files are copied as they are (no script or venv config is that big)
+
+
+def user_cache_home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def user_launcher_cache(env: Mapping[str, str]) -> Path:
+    return Path(env.get("PANTS_LAUNCHER_CACHE") or user_cache_home(env) / LAUNCHER_CACHE_NAME)
+
+
+def user_named_caches(env: Mapping[str, str]) -> Path:
+    return Path(env.get("PANTS_NAMED_CACHES_DIR") or user_cache_home(env) / "pants" / "named_caches")
+
+
+@dataclass(frozen=True)
+class RestoredCaches:
+    root: Path
+
+    @property
+    def launcher(self) -> Path:
+        return self.root / LAUNCHER_CACHE_NAME
+
+    @property
+    def named_caches(self) -> Path:
+        return self.root / "pants" / "named_caches"
+
+    @property
+    def local_store(self) -> Path:
+        return self.root / "pants" / "lmdb_store"
+
+    def env(self) -> dict[str, str]:
+        """Points ./pants and Pants at the copies (and anything else that caches under XDG at the root)."""
+        return {
+            "XDG_CACHE_HOME": str(self.root),
+            "PANTS_LAUNCHER_CACHE": str(self.launcher),
+            "PANTS_NAMED_CACHES_DIR": str(self.named_caches),
+            "PANTS_LOCAL_STORE_DIR": str(self.local_store),
+        }
+
+
+def restore_named_caches(
+    caches: RestoredCaches, env: Mapping[str, str], cancelled: threading.Event | None = None
+) -> None:
+    """Copies the named caches of ``env``'s user (pex_root: resolved distributions) into ``caches``; stops
+    early once ``cancelled`` is set (the copy then runs beside other work, in a thread)."""
+    _restore(user_named_caches(env), caches.named_caches, cancelled)
+
+
+def restore_launcher_cache(caches: RestoredCaches, env: Mapping[str, str]) -> None:
+    """Copies the launcher cache of ``env``'s user (Pants venv, pex tool, lockfiles by pins digest)."""
+    _restore(user_launcher_cache(env), caches.launcher)
+
+
+def _restore(source: Path, dest: Path, cancelled: threading.Event | None = None) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    if source.is_dir():
+        copy_relocated(source, dest, cancelled)
+    else:
+        dest.mkdir(parents=True)
+
+
+def copy_relocated(source: Path, dest: Path, cancelled: threading.Event | None = None) -> None:
+    """Copies ``source`` to ``dest`` as if it had been saved from ``dest``: ``source``'s absolute path becomes
+    ``dest``'s in symlink targets and small text files (venv scripts' shebangs, interpreter records)."""
+    old, new = str(source), str(dest)
+    old_bytes, new_bytes = old.encode(), new.encode()
+    for directory, dirs, files in os.walk(source):
+        if cancelled is not None and cancelled.is_set():
+            return
+        target_dir = dest / Path(directory).relative_to(source)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in [*dirs, *files]:
+            path = Path(directory) / name
+            target = target_dir / name
+            try:
+                if path.is_symlink():
+                    link = os.readlink(path)
+                    if link == old or link.startswith(old + os.sep):
+                        link = new + link[len(old) :]
+                    os.symlink(link, target)
+                elif name in files:
+                    _copy_file(path, target, old_bytes, new_bytes)
+            except FileNotFoundError:
+                continue  # removed while copying (another Pants run replaced it): a cache may lack it
+
+
+def _copy_file(path: Path, target: Path, old: bytes, new: bytes) -> None:
+    if path.stat().st_size <= TEXT_LIMIT:
+        data = path.read_bytes()
+        if old in data and b"\0" not in data[:8192]:
+            target.write_bytes(data.replace(old, new))
+            shutil.copystat(path, target)
+            return
+    shutil.copy2(path, target)
