@@ -17,6 +17,7 @@ if "PREFECT_HOME" not in os.environ:
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
 
 POSTGRES_URL_ENV = "PIPELINES_TEST_POSTGRES_URL"
+MARIADB_URL_ENV = "PIPELINES_TEST_MARIADB_URL"
 
 
 @pytest.fixture(scope="session")
@@ -45,16 +46,27 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'source.sqlite'}"
 
 
+def _server_url(variable: str, server: str, script: str) -> str:
+    """A test server's SQLAlchemy URL from ``variable``; skips without one, except in CI where it fails."""
+    url = os.environ.get(variable)
+    if not url:
+        hint = f"run build-support/ci/{script} and export the {variable} it prints"
+        if os.environ.get("CI"):
+            pytest.fail(f"{variable} is not set and CI is: {hint}")
+        pytest.skip(f"no {server} for this test: {variable} is not set ({hint})")
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The test PostgreSQL server's SQLAlchemy URL; skips without one, except in CI where it fails."""
-    url = os.environ.get(POSTGRES_URL_ENV)
-    if not url:
-        hint = f"run build-support/ci/start-postgres.sh and export the {POSTGRES_URL_ENV} it prints"
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_URL_ENV} is not set and CI is: {hint}")
-        pytest.skip(f"no PostgreSQL for this test: {POSTGRES_URL_ENV} is not set ({hint})")
-    return url
+    return _server_url(POSTGRES_URL_ENV, "PostgreSQL", "start-postgres.sh")
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    """The test MariaDB server's SQLAlchemy URL; skips without one, except in CI where it fails."""
+    return _server_url(MARIADB_URL_ENV, "MariaDB", "start-mariadb.sh")
 
 
 @pytest.fixture
@@ -72,4 +84,22 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     finally:
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def mariadb_database_url(mariadb_url: str) -> Iterator[str]:
+    """A URL of a fresh MariaDB database ``<database>_test_<id>``, dropped after the test."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(mariadb_url)
+    database = f"{base.database}_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4"))
+    try:
+        yield base.set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP DATABASE `{database}`"))
         admin.dispose()

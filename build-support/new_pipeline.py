@@ -3,6 +3,8 @@
     ./pants run build-support/new_pipeline.py                  # asks the questions
     ./pants run build-support/new_pipeline.py -- --no-input secretaria=smtr pipeline=gps_sppo \
         description="Captura do GPS dos ônibus" work_pool=default-pool schedule="* * * * *"
+    ./pants run build-support/new_pipeline.py -- --no-input kind=dump_db secretaria=segovi \
+        pipeline=dump_db_sigma tables=chamado,pessoa,origem work_pool=datario-pool
 
 Same template, same checks (templates/hooks/pre_gen_project.py) and same result as
 `uvx cookiecutter templates --output-dir=pipelines` run from the repository root.
@@ -47,7 +49,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "answers",
         nargs="*",
         metavar="chave=valor",
-        help="respostas (secretaria, pipeline, description, work_pool, schedule)",
+        help="respostas (kind, secretaria, pipeline, description, tables, work_pool, schedule)",
     )
     args = parser.parse_args(argv)
     for answer in args.answers:

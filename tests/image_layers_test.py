@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.images import docker_unavailable_reason, seed_layers
+from tests.ci import skip_or_fail
 from tests.deploy_support import free_port
 from tests.docker_engine import Engine, EngineError, throwaway_engine
 from tests.registry import RegistryUnavailable, blobs, local_registry
@@ -27,26 +28,20 @@ IMAGE = "rj-smtr--gps-brt"
 BASE = "rio-pipelines-base"
 
 
-def required(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def fresh_engine() -> Iterator[Engine]:
     if reason := docker_unavailable_reason():
-        required(reason)
+        skip_or_fail(reason)
     os_image = os.environ.get("OS_IMAGE")
     if not os_image:
-        required("no OS_IMAGE (./pants exports it when a Docker engine answers)")
+        skip_or_fail("no OS_IMAGE (./pants exports it when a Docker engine answers)")
     try:
         with throwaway_engine() as engine:
             # Like a new CI runner: an empty engine holding only the OS image.
             engine.load_image_from(str(os_image))
             yield engine
     except EngineError as error:
-        required(str(error))
+        skip_or_fail(str(error))
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +103,7 @@ def registry(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         with local_registry(tmp_path, free_port()) as address:
             yield address, tmp_path / "blobs"
     except RegistryUnavailable as error:
-        required(str(error))
+        skip_or_fail(str(error))
 
 
 def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(

@@ -1,7 +1,8 @@
-"""A pipeline rendered from templates/, untouched, passes lint, check, test and package in a copy of the repo.
+"""Pipelines rendered from templates/, untouched, pass lint, check, test and package in a copy of the repo.
 
-Slow (nested Pants runs, an image build): one rendering, one nested Pants run per goal. Needs Docker and the
-OS image (OS_IMAGE, see docs/imagem-base.md); skipped without them, except in CI where that is a failure.
+Both kinds (`api` and `dump_db`) are rendered into one copy, so each goal is one nested Pants run over both.
+Slow (nested Pants runs, two image builds). Needs Docker and the OS image (OS_IMAGE, see
+docs/imagem-base.md); skipped without them, except in CI where that is a failure.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from pipelines.common.naming import PipelineName
+from tests.ci import skip_or_fail
 from tests.workspace import REPO_ROOT, commit_all, copy_repo, pants
 
 # The longest name the template accepts (its deployment names stay within 63 characters): the generated code
@@ -23,14 +25,12 @@ from tests.workspace import REPO_ROOT, commit_all, copy_repo, pants
 SECRETARIA = "smtr"
 PIPELINE = "captura_de_teste_do_template_com_nome_longo_x"
 NAME = PipelineName(SECRETARIA, PIPELINE)
+# The dump_db kind, with three tables and digits in its name.
+DUMP = PipelineName("segovi", "dump_db_1746_teste")
+DUMP_TABLES = "chamado,pessoa,origem_ocorrencia"
+NAMES = (NAME, DUMP)
 # Images built here get their own tag, so the developer's `local` images are left alone.
 IMAGE_TAG = "template-test"
-
-
-def skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +54,24 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         },
         output_dir=str(repo / "pipelines"),
     )
-    commit_all(repo, "new pipeline from the template")
-    yield repo
-    subprocess.run(
-        ["docker", "image", "rm", "--force", f"{NAME.image_name}:{IMAGE_TAG}"], capture_output=True
+    cookiecutter(
+        str(REPO_ROOT / "templates"),
+        no_input=True,
+        extra_context={
+            "kind": "dump_db",
+            "secretaria": DUMP.secretaria,
+            "pipeline": DUMP.pipeline,
+            "tables": DUMP_TABLES,
+            "work_pool": "datario-pool",
+        },
+        output_dir=str(repo / "pipelines"),
     )
+    commit_all(repo, "new pipelines from the template")
+    yield repo
+    for name in NAMES:
+        subprocess.run(
+            ["docker", "image", "rm", "--force", f"{name.image_name}:{IMAGE_TAG}"], capture_output=True
+        )
 
 
 def run_goal(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,31 +84,37 @@ def test_name_fits_the_template_length_limit() -> None:
     assert len(NAME.deployment_name("staging")) == 63
 
 
-def test_new_pipeline_is_lint_clean(repo: Path) -> None:
-    result = run_goal(repo, "lint", f"pipelines/{NAME.dir_name}::")
+def targets(suffix: str) -> list[str]:
+    return [f"pipelines/{name.dir_name}{suffix}" for name in NAMES]
+
+
+def test_new_pipelines_are_lint_clean(repo: Path) -> None:
+    result = run_goal(repo, "lint", *targets("::"))
     for linter in ("black", "ruff", "pipeline-conventions", "detect-secrets"):
         assert f"✓ {linter} succeeded." in result.stderr
 
 
-def test_new_pipeline_type_checks(repo: Path) -> None:
-    result = run_goal(repo, "check", f"pipelines/{NAME.dir_name}::")
+def test_new_pipelines_type_check(repo: Path) -> None:
+    result = run_goal(repo, "check", *targets("::"))
     assert "✓ mypy succeeded." in result.stderr
 
 
-def test_new_pipeline_tests_pass_including_inside_its_image(repo: Path) -> None:
-    result = run_goal(repo, "test", f"pipelines/{NAME.dir_name}::")
-    assert f"✓ pipelines/{NAME.dir_name}/flow_test.py:tests succeeded" in result.stderr
-    assert f"✓ pipelines/{NAME.dir_name}/image_test.py:tests succeeded" in result.stderr
+def test_new_pipelines_tests_pass_including_inside_their_images(repo: Path) -> None:
+    result = run_goal(repo, "test", *targets("::"))
+    for name in NAMES:
+        assert f"✓ pipelines/{name.dir_name}/flow_test.py:tests succeeded" in result.stderr
+        assert f"✓ pipelines/{name.dir_name}/image_test.py:tests succeeded" in result.stderr
 
 
-def test_new_pipeline_image_is_packaged(repo: Path) -> None:
-    run_goal(repo, "package", f"pipelines/{NAME.dir_name}:image")
+def test_new_pipeline_images_are_packaged(repo: Path) -> None:
+    run_goal(repo, "package", *targets(":image"))
 
-    inspected = subprocess.run(
-        ["docker", "image", "inspect", f"{NAME.image_name}:{IMAGE_TAG}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    config = json.loads(inspected.stdout)[0]["Config"]
-    assert config["Cmd"] == ["python", "-m", f"pipelines.{NAME.dir_name}.flow"]
+    for name in NAMES:
+        inspected = subprocess.run(
+            ["docker", "image", "inspect", f"{name.image_name}:{IMAGE_TAG}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        config = json.loads(inspected.stdout)[0]["Config"]
+        assert config["Cmd"] == ["python", "-m", f"pipelines.{name.dir_name}.flow"]

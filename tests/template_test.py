@@ -26,6 +26,17 @@ ANSWERS = {
     "work_pool": "datario-pool",
     "schedule": "*/5 * * * *",
 }
+# The files of a new pipeline of either kind (`api` adds tasks.py, `dump_db` its queries/).
+EVERY_KIND_FILES = [
+    "BUILD",
+    "Dockerfile",
+    "README.md",
+    "__init__.py",
+    "flow.py",
+    "flow_test.py",
+    "image_test.py",
+    "prefect.yaml",
+]
 GOOD_NAMES = [
     ("smtr", "gps_brt"),
     ("segovi", "dump_db_1746"),
@@ -152,17 +163,7 @@ def test_rendered_pipeline_has_every_file_and_derived_name(pipelines_dir: Path) 
     name = PipelineName("smtr", "gps_sppo")
 
     assert created == pipelines_dir / name.dir_name
-    assert sorted(path.name for path in created.iterdir()) == [
-        "BUILD",
-        "Dockerfile",
-        "README.md",
-        "__init__.py",
-        "flow.py",
-        "flow_test.py",
-        "image_test.py",
-        "prefect.yaml",
-        "tasks.py",
-    ]
+    assert sorted(path.name for path in created.iterdir()) == sorted([*EVERY_KIND_FILES, "tasks.py"])
     assert (created / "BUILD").read_text() == "prefect_pipeline()\n"
     dockerfile = (created / "Dockerfile").read_text()
     assert "ARG PIPELINE_IMAGE=:standard-image\nFROM $PIPELINE_IMAGE" in dockerfile  # the shared recipe
@@ -173,15 +174,19 @@ def test_rendered_pipeline_has_every_file_and_derived_name(pipelines_dir: Path) 
     assert name.deployment_name("staging") in readme and ANSWERS["description"] in readme
 
 
+def deployments_by_environment(created: Path) -> dict[str, dict[str, Any]]:
+    """The rendered prefect.yaml's deployments by environment (there must be exactly one for each)."""
+    name = PipelineName.from_dir(created.name)
+    config: dict[str, Any] = yaml.safe_load((created / "prefect.yaml").read_text())
+    deployments = {deployment["name"]: deployment for deployment in config["deployments"]}
+    assert sorted(deployments) == sorted(name.deployment_name(env) for env in ENVIRONMENTS)
+    return {environment: deployments[name.deployment_name(environment)] for environment in ENVIRONMENTS}
+
+
 def test_rendered_prefect_yaml_has_one_deployment_per_environment(pipelines_dir: Path) -> None:
     created = render(pipelines_dir)
     name = PipelineName.from_dir(created.name)
-    config: dict[str, Any] = yaml.safe_load((created / "prefect.yaml").read_text())
-
-    deployments = {deployment["name"]: deployment for deployment in config["deployments"]}
-    assert sorted(deployments) == sorted(name.deployment_name(env) for env in ENVIRONMENTS)
-    for environment in ENVIRONMENTS:
-        deployment = deployments[name.deployment_name(environment)]
+    for environment, deployment in deployments_by_environment(created).items():
         assert deployment["entrypoint"] == f"pipelines/{name.dir_name}/flow.py:{name.dir_name}"
         assert deployment["description"] == ANSWERS["description"]
         assert deployment["schedules"] == [
@@ -284,3 +289,98 @@ def test_template_holds_no_secret() -> None:
     files = [str(path) for path in sorted(TEMPLATE.rglob("*")) if path.is_file()]
     assert files
     assert scan(files, Path(BASELINE_FILE)) == []
+
+
+DUMP_ANSWERS = {**ANSWERS, "kind": "dump_db", "pipeline": "dump_sigma", "tables": "chamado, pessoa,origem"}
+DUMP_TABLES = ["chamado", "pessoa", "origem"]
+
+
+def test_default_answers_render_the_api_kind(pipelines_dir: Path) -> None:
+    created = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(pipelines_dir)))
+    assert created.name == "rj_smtr__minha_captura"
+    assert (created / "tasks.py").is_file() and not (created / "queries").exists()
+    assert not (created / "_dump_db").exists()
+    config: dict[str, Any] = yaml.safe_load((created / "prefect.yaml").read_text())
+    assert {deployment["work_pool"]["name"] for deployment in config["deployments"]} == {"default-pool"}
+
+
+def test_dump_db_kind_has_a_query_stub_per_table_and_no_tasks(pipelines_dir: Path) -> None:
+    created = render(pipelines_dir, **DUMP_ANSWERS)
+
+    assert sorted(path.relative_to(created).as_posix() for path in created.rglob("*") if path.is_file()) == [
+        *EVERY_KIND_FILES,
+        *(f"queries/{table}.sql" for table in sorted(DUMP_TABLES)),
+    ]
+    assert (created / "BUILD").read_text() == 'prefect_pipeline(resource_globs=["queries/*.sql"])\n'
+    assert (created / "Dockerfile").read_text() == render(pipelines_dir).joinpath(
+        "Dockerfile"
+    ).read_text().replace("rj_smtr__gps_sppo", created.name)
+    stub = (created / "queries" / "pessoa.sql").read_text()
+    assert stub.endswith("SELECT id, nome, valor, atualizado_em FROM pessoa\n")
+    flow = (created / "flow.py").read_text()
+    assert "return dump_tables(PACKAGE, locals(), sample_database=partial(sample_database, PACKAGE))" in flow
+    assert 'PACKAGE: Final = "pipelines.rj_smtr__dump_sigma"' in flow
+
+
+def test_dump_db_prefect_yaml_has_one_schedule_per_table(pipelines_dir: Path) -> None:
+    created = render(pipelines_dir, **DUMP_ANSWERS)
+    for environment, deployment in deployments_by_environment(created).items():
+        assert deployment["parameters"] == {"dataset_id": "brutos_smtr"}
+        assert deployment["schedules"] == [
+            {
+                "cron": "*/5 * * * *",
+                "timezone": "America/Sao_Paulo",
+                "active": environment == "prod",
+                "slug": table,
+                "parameters": {
+                    "table_id": table,
+                    "dump_mode": "incremental",
+                    "partition_column": "atualizado_em",
+                },
+            }
+            for table in DUMP_TABLES
+        ]
+        assert deployment["work_pool"]["job_variables"]["secretName"] == SECRET_NAMES[environment]
+
+
+def test_dump_db_prefect_yaml_passes_the_validator(pipelines_dir: Path) -> None:
+    from pipeline_platform.pools import load_pool_templates
+    from pipeline_platform.spec import validate_pipeline
+
+    created = render(pipelines_dir, **DUMP_ANSWERS)
+    assert validate_pipeline(created, load_pool_templates(REPO_ROOT)) == []
+
+
+def test_dump_db_defaults(pipelines_dir: Path) -> None:
+    created = Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context={"kind": "dump_db"}, output_dir=str(pipelines_dir)
+        )
+    )
+    assert created.name == "rj_smtr__meu_dump"
+    assert sorted(path.name for path in (created / "queries").iterdir()) == ["tabela_a.sql", "tabela_b.sql"]
+    config: dict[str, Any] = yaml.safe_load((created / "prefect.yaml").read_text())
+    assert config["deployments"][0]["description"] == "Dump de tabelas de um banco de dados para o data lake."
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        (" , ", "nomeie ao menos uma tabela"),
+        ("chamado,Pessoa", "tabela 'Pessoa': use letras minúsculas"),
+        ("chamado,tb-x", "tabela 'tb-x'"),
+        ("chamado,pessoa,chamado", "tabelas repetidas: chamado"),
+    ],
+)
+def test_bad_tables_write_nothing_and_say_why(
+    pipelines_dir: Path, capfd: pytest.CaptureFixture[str], tables: str, message: str
+) -> None:
+    with pytest.raises(FailedHookException):
+        render(pipelines_dir, **{**DUMP_ANSWERS, "tables": tables})
+
+    assert list(pipelines_dir.iterdir()) == []
+    assert message in capfd.readouterr().err
+
+
+def test_tables_are_not_checked_for_the_api_kind(pipelines_dir: Path) -> None:
+    assert (render(pipelines_dir, tables="") / "tasks.py").is_file()

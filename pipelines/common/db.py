@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -24,17 +24,62 @@ class ConversionError(ValueError):
     """Values of a column that do not fit the column's Arrow type."""
 
 
-def create_engine(url: str, *, secret_path: str | None = None) -> sa.Engine:
+class DatabaseUrlError(ValueError):
+    """Connection parameters that do not make a database URL."""
+
+
+# The city's `db_type` names (and SQLAlchemy's own backend names) -> the driver pinned in 3rdparty/python.
+DRIVERS: Final = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "sql_server": "mssql+pymssql",
+    "mssql": "mssql+pymssql",
+    "oracle": "oracle+oracledb",
+}
+# Oracle's driver fetches `arraysize` rows per round trip (its default, 100, is slow for bulk reads).
+MAX_ORACLE_ARRAYSIZE: Final = 10_000
+
+
+def database_url(
+    db_type: str, host: str, port: int | None = None, database: str | None = None, charset: str | None = None
+) -> str:
+    """A SQLAlchemy URL (no credentials) from the parts the city's dump deployments give.
+
+    ``db_type`` is one of ``DRIVERS`` (``sql_server``, ``oracle``, ``mysql``, ``postgres``, ...). For Oracle,
+    ``database`` is the service name; ``charset`` is passed to MySQL/MariaDB and SQL Server's drivers.
+    """
+    drivername = DRIVERS.get(db_type.strip().lower())
+    if drivername is None:
+        raise DatabaseUrlError(f"unknown db_type {db_type!r}: use one of {', '.join(sorted(DRIVERS))}")
+    if not host:
+        raise DatabaseUrlError("db_host is empty")
+    query: dict[str, str] = {}
+    if drivername.startswith("oracle") and database:
+        query["service_name"] = database
+        database = None
+    if charset and drivername.startswith(("mysql", "mssql")):
+        query["charset"] = charset
+    url = sa.URL.create(drivername, host=host, port=port, database=database or None, query=query)
+    return url.render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, secret_path: str | None = None, batch_size: int | None = None) -> sa.Engine:
     """An engine for any SQLAlchemy URL.
 
     With ``secret_path``, the username and password come from ``<SECRET_PATH>__DB_USERNAME`` and
     ``<SECRET_PATH>__DB_PASSWORD`` instead of the URL, so deployments can keep credentials out of parameters.
+    ``batch_size`` tunes drivers that fetch a fixed number of rows per round trip (Oracle) for bulk reads.
     """
     parsed = sa.make_url(url)
     if secret_path is not None:
         username, password = get_database_credentials(secret_path)
         parsed = parsed.set(username=username, password=password)
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    options: dict[str, Any] = {}
+    if batch_size is not None and parsed.get_backend_name() == "oracle":
+        options["arraysize"] = max(1, min(batch_size, MAX_ORACLE_ARRAYSIZE))
+    return sa.create_engine(parsed, pool_pre_ping=True, **options)
 
 
 def safe_url(url: str) -> str:
@@ -51,10 +96,21 @@ def read_query(package: str, name: str) -> str:
         raise QueryNotFoundError(f"no query file queries/{name}.sql in package {package}") from exc
 
 
+def query_names(package: str) -> list[str]:
+    """Names of the ``queries/*.sql`` files of a package, sorted (empty if it has none)."""
+    directory = resources.files(package).joinpath("queries")
+    if not directory.is_dir():
+        return []
+    return sorted(item.name[: -len(".sql")] for item in directory.iterdir() if item.name.endswith(".sql"))
+
+
 @dataclass(frozen=True)
 class RowBatch:
     columns: tuple[str, ...]
     rows: Sequence[Sequence[Any]]
+    # The DBAPI cursor's description (name, type_code, display_size, internal_size, precision, scale, null_ok)
+    # per column, when the driver gives one: what the column types are, before any value is seen.
+    description: tuple[tuple[Any, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -70,16 +126,18 @@ def stream_batches(
 ) -> Iterator[RowBatch]:
     """Run ``sql`` and yield its rows in batches of at most ``batch_size``.
 
-    The result is streamed (a server-side cursor where the driver has one), so memory stays bounded by the
-    batch size whatever the result's size.
+    The result is streamed (a server-side cursor where the driver has one: PostgreSQL, MySQL/MariaDB; SQL
+    Server's driver reads rows off the connection as they are fetched; Oracle's fetches ``arraysize`` rows per
+    round trip, see ``create_engine``), so memory stays bounded by the batch size whatever the result's size.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     with engine.connect() as connection:
         result = connection.execution_options(yield_per=batch_size).execute(sa.text(sql), dict(params or {}))
         columns = tuple(result.keys())
+        description = tuple(tuple(column) for column in (result.cursor.description or ()))
         for partition in result.partitions(batch_size):
-            yield RowBatch(columns, partition)
+            yield RowBatch(columns, partition, description)
 
 
 @contextmanager

@@ -52,6 +52,13 @@ def run_flow_in_container(
     return ContainerRun(result.returncode, result.stdout + result.stderr)
 
 
+def import_in_container(image: str, module: str, timeout: float = 300) -> ContainerRun:
+    """Imports ``module`` inside ``image`` (no network): are its code and third-party dependencies there?"""
+    command = ["docker", "run", "--rm", "--network", "none", image, "python", "-c", f"import {module}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return ContainerRun(result.returncode, result.stdout + result.stderr)
+
+
 def assert_tables_written(lake_dir: Path, *table_dirs: str) -> None:
     """Each of ``table_dirs`` in the lake at ``lake_dir`` holds Hive-partitioned parquet files with rows."""
     lake = Lake.from_uri(str(lake_dir))

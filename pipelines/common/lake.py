@@ -128,6 +128,11 @@ class Lake:
     def delete_file(self, relative_path: str) -> None:
         self.filesystem.delete_file(self.path(relative_path))
 
+    def read_schema(self, relative_path: str) -> pa.Schema:
+        """The schema of one Parquet file (its footer only)."""
+        with self.filesystem.open_input_file(self.path(relative_path)) as source:
+            return pq.read_schema(source)
+
     def read_table(self, relative_dir: str) -> pa.Table:
         """All Parquet files under a directory as one table, Hive partition columns included."""
         dataset = ds.dataset(
@@ -141,6 +146,12 @@ class Lake:
 
     def _relative(self, full_path: str) -> str:
         return full_path[len(self.root) + 1 :]
+
+
+def is_local_uri(uri: str | None = None) -> bool:
+    """Whether a lake URI (default: the configured one) is a directory of this machine."""
+    uri = uri or default_lake_uri()
+    return "://" not in uri or uri.startswith("file://")
 
 
 def split_by_partition(
@@ -191,13 +202,30 @@ def write_partitioned(
 
 def latest_partition_day(lake: Lake, table_dir: str) -> date | None:
     """The newest ``data_particao`` under ``table_dir`` that holds at least one file, if any."""
+    for day, day_path in partition_days(lake, table_dir):
+        if lake.list_files(day_path, recursive=True):
+            return day
+    return None
+
+
+def partition_days(lake: Lake, table_dir: str, *, since: date | None = None) -> Iterator[tuple[date, str]]:
+    """``(day, relative dir)`` of the day partitions under ``table_dir``, newest first, down to ``since``.
+
+    Directories are listed lazily, a month at a time, so finding the newest day reads a few listings only.
+    """
     for year_dir in _matching_desc(lake.list_dirs(table_dir), _YEAR_DIR):
+        if since is not None and int(year_dir.partition("=")[2]) < since.year:
+            return
         for month_dir in _matching_desc(lake.list_dirs(f"{table_dir}/{year_dir}"), _MONTH_DIR):
             month_path = f"{table_dir}/{year_dir}/{month_dir}"
             for day_dir in _matching_desc(lake.list_dirs(month_path), _DAY_DIR):
-                if lake.list_files(f"{month_path}/{day_dir}", recursive=True):
-                    return date.fromisoformat(day_dir.partition("=")[2])
-    return None
+                try:
+                    day = date.fromisoformat(day_dir.partition("=")[2])
+                except ValueError:
+                    continue
+                if since is not None and day < since:
+                    return
+                yield day, f"{month_path}/{day_dir}"
 
 
 def _matching_desc(names: list[str], pattern: re.Pattern[str]) -> Iterator[str]:

@@ -11,7 +11,9 @@ from pipelines.common.lake import (
     Lake,
     LakeError,
     Partition,
+    is_local_uri,
     latest_partition_day,
+    partition_days,
     split_by_partition,
     write_partitioned,
 )
@@ -118,3 +120,30 @@ def test_latest_partition_day_skips_empty_hidden_and_foreign_dirs(tmp_path: Path
     (tmp_path / f"ds/t/{Partition(date(2024, 12, 1)).path}/.x.parquet.123.tmp").write_bytes(b"partial")
     (tmp_path / "ds/t/ano_particao=2025/not_a_partition").mkdir(parents=True)
     assert latest_partition_day(lake, "ds/t") == date(2024, 10, 1)
+
+
+def test_partition_days_newest_first_down_to_since(tmp_path: Path) -> None:
+    lake = Lake.from_uri(str(tmp_path))
+    for day in (date(2023, 12, 31), date(2024, 1, 2), date(2024, 1, 10), date(2024, 2, 1)):
+        lake.write_parquet(pa.table({"x": [1]}), f"ds/t/{Partition(day).path}/a.parquet")
+    (tmp_path / "ds/t/ano_particao=2024/mes_particao=01/data_particao=2024-01-99").mkdir()
+    assert [day for day, _ in partition_days(lake, "ds/t")] == [
+        date(2024, 2, 1),
+        date(2024, 1, 10),
+        date(2024, 1, 2),
+        date(2023, 12, 31),
+    ]
+    assert list(partition_days(lake, "ds/t", since=date(2024, 1, 5))) == [
+        (date(2024, 2, 1), f"ds/t/{Partition(date(2024, 2, 1)).path}"),
+        (date(2024, 1, 10), f"ds/t/{Partition(date(2024, 1, 10)).path}"),
+    ]
+
+
+def test_read_schema_and_local_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lake = Lake.from_uri(str(tmp_path))
+    lake.write_parquet(pa.table({"x": [1], "y": ["a"]}), "t/f.parquet")
+    assert lake.read_schema("t/f.parquet").names == ["x", "y"]
+    assert is_local_uri(str(tmp_path)) and is_local_uri(f"file://{tmp_path}")
+    assert not is_local_uri("gs://bucket/lake")
+    monkeypatch.setenv(LAKE_URI_ENV, "gs://bucket/lake")
+    assert not is_local_uri()

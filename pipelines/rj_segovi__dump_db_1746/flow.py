@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from pipelines.common.settings import default_lake_uri
-from pipelines.rj_segovi__dump_db_1746.tasks import (
-    DEFAULT_DATASET_ID,
-    DumpResult,
-    dump_table,
-    prepare_sample_database,
-    read_watermark,
-)
+from pipelines.common.dump import DumpResult, dump_table
+from pipelines.rj_segovi__dump_db_1746.sample_db import ensure_sample_database
+from pipelines.rj_segovi__dump_db_1746.tasks import DEFAULT_DATASET_ID, PACKAGE, dump_parameters
 
 
 @flow(name="rj_segovi__dump_db_1746")
@@ -27,21 +22,18 @@ def rj_segovi__dump_db_1746(
 
     Incremental: only rows from the newest day already in the lake on are read, and that day is rewritten,
     so a rerun adds new rows without duplicating old ones. Without ``database_url`` a local SQLite sample is
-    generated and used; with ``secret_path`` (e.g. ``DB_1746``) the credentials come from the environment
-    variables ``DB_1746__DB_USERNAME`` / ``DB_1746__DB_PASSWORD``.
+    generated and used (for a local lake only); with ``secret_path`` (e.g. ``DB_1746``) the credentials come
+    from the environment variables ``DB_1746__DB_USERNAME`` / ``DB_1746__DB_PASSWORD``.
     """
-    url = database_url or prepare_sample_database()
-    lake = lake_uri or default_lake_uri()
-    since = read_watermark(lake, dataset_id, table)
-    return dump_table(
-        url,
+    parameters = dump_parameters(
         table,
-        lake_uri=lake,
-        since=since,
+        database_url=database_url,
+        lake_uri=lake_uri,
         batch_size=batch_size,
         dataset_id=dataset_id,
         secret_path=secret_path,
     )
+    return dump_table(parameters, PACKAGE, ensure_sample_database)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.common.db_testing import execute
+from pipelines.common.dump import DumpError
 from pipelines.common.settings import LAKE_URI_ENV, LOCAL_DATA_DIR_ENV
 from pipelines.rj_segovi__dump_db_1746.flow import rj_segovi__dump_db_1746
 from pipelines.rj_segovi__dump_db_1746.sample_db import SAMPLE_BROKEN_DATES, SAMPLE_DAYS, SAMPLE_ROWS
-from pipelines.rj_segovi__dump_db_1746.tasks import DumpError
-from pipelines.rj_segovi__dump_db_1746.testing import execute, lake_files, read_dump, seed_chamados
+from pipelines.rj_segovi__dump_db_1746.testing import lake_files, read_dump, seed_chamados
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

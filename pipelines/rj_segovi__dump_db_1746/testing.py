@@ -14,7 +14,7 @@ from pipelines.rj_segovi__dump_db_1746.sample_db import (
     generate_chamados,
     insert_chamados,
 )
-from pipelines.rj_segovi__dump_db_1746.tasks import DEFAULT_DATASET_ID, table_dir
+from pipelines.rj_segovi__dump_db_1746.tasks import DEFAULT_DATASET_ID
 
 
 def seed_chamados(url: str, count: int, start: datetime, days: int, first_id: int) -> None:
@@ -29,17 +29,8 @@ def seed_chamados(url: str, count: int, start: datetime, days: int, first_id: in
         engine.dispose()
 
 
-def execute(url: str, sql: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(sql))
-    finally:
-        engine.dispose()
-
-
 def read_dump(lake_uri: str, table: str = "chamado") -> pa.Table:
-    return Lake.from_uri(lake_uri).read_table(table_dir(DEFAULT_DATASET_ID, table))
+    return Lake.from_uri(lake_uri).read_table(f"{DEFAULT_DATASET_ID}/{table}")
 
 
 def lake_files(lake_uri: str) -> dict[str, bytes]:

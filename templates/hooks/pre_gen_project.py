@@ -112,6 +112,32 @@ def cron_problem(expression: str) -> str | None:
     return None
 
 
+KINDS = ("api", "dump_db")
+# A dumped table names its query file, its schedule's slug and its lake directory.
+TABLE_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+def kind_problems(answers: dict[str, str]) -> list[str]:
+    """What is wrong with the kind and, for `dump_db`, with the tables named at the prompt."""
+    kind = answers.get("kind", "api")
+    if kind not in KINDS:
+        return [f"tipo {kind!r} desconhecido: use {' ou '.join(KINDS)}"]
+    if kind != "dump_db":
+        return []
+    tables = [name.strip() for name in answers.get("tables", "").split(",") if name.strip()]
+    if not tables:
+        return ["tabelas: nomeie ao menos uma tabela (separadas por vírgula, ex.: chamado,pessoa)"]
+    found = [
+        f"tabela {name!r}: use letras minúsculas sem acento, dígitos e _ (vira queries/{name}.sql)"
+        for name in tables
+        if not TABLE_PATTERN.match(name)
+    ]
+    repeated = sorted({name for name in tables if tables.count(name) > 1})
+    if repeated:
+        found.append(f"tabelas repetidas: {', '.join(repeated)}")
+    return found
+
+
 def problems(answers: dict[str, str], target_dir: Path) -> list[str]:
     """Everything wrong with the answers, for a pipeline to be written at `target_dir`."""
     found = [
@@ -142,6 +168,7 @@ def problems(answers: dict[str, str], target_dir: Path) -> list[str]:
     schedule = cron_problem(answers["schedule"])
     if schedule is not None:
         found.append(schedule)
+    found.extend(kind_problems(answers))
     if target_dir.parent.name != "pipelines":
         found.append(
             f"a pipeline seria criada em {target_dir.parent}, fora de pipelines/: rode, da raiz do "
@@ -160,7 +187,8 @@ def report(found: list[str]) -> str:
 def main() -> int:
     context = json.loads(RENDERED_CONTEXT)
     answers = {
-        key: str(context[key]) for key in ("secretaria", "pipeline", "description", "work_pool", "schedule")
+        key: str(context[key])
+        for key in ("kind", "secretaria", "pipeline", "description", "tables", "work_pool", "schedule")
     }
     found = problems(answers, Path.cwd())
     if found:
