@@ -1,4 +1,8 @@
-"""Work pools: the committed Kubernetes base job templates, applied to a Prefect server and rendered."""
+"""Work pools: the committed Kubernetes base job templates, applied to a Prefect server and rendered.
+
+Rendering goes through prefect-kubernetes's own job configuration (imported when rendering only: the deploy
+tool's other paths do not load the Kubernetes client).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from typing import Any
 
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.objects import FlowRun, WorkPool
 from prefect.exceptions import ObjectNotFound
-from prefect.workers.base import BaseJobConfiguration
 
 from pipelines.common.naming import WORK_POOLS
 
@@ -65,25 +69,43 @@ async def apply_pools(
     return changes
 
 
-class KubernetesJobConfiguration(BaseJobConfiguration):
-    """The part of the Kubernetes worker's job configuration that the base job template fills in."""
+@dataclass(frozen=True)
+class KubernetesJob:
+    """What a Kubernetes worker submits: the Job manifest, in the namespace it is created in."""
 
-    namespace: str | None = None
-    job_manifest: dict[str, Any]
+    namespace: str
+    manifest: dict[str, Any]
 
 
 async def render_job(
     template: Mapping[str, Any], job_variables: Mapping[str, Any], client: PrefectClient
-) -> KubernetesJobConfiguration:
-    """The job a Kubernetes worker would submit for these job variables, before its per-run additions.
+) -> KubernetesJob:
+    """The job a Kubernetes worker would build from these job variables, before its per-run additions.
 
-    Uses the same Prefect code as the worker (defaults merged, placeholders applied); no cluster is needed.
+    Rendered by prefect-kubernetes's own ``KubernetesWorkerJobConfiguration`` (defaults merged, placeholders
+    applied, and the worker's own check of the manifest, which rejects a template the worker cannot run);
+    no cluster is needed.
     """
-    configuration = await KubernetesJobConfiguration.from_template_and_values(
+    from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
+
+    configuration = await KubernetesWorkerJobConfiguration.from_template_and_values(
         dict(template), dict(job_variables), client=client
     )
-    assert isinstance(configuration, KubernetesJobConfiguration)
-    return configuration
+    return KubernetesJob(str(configuration.namespace), dict(configuration.job_manifest))
+
+
+async def render_flow_run_job(client: PrefectClient, flow_run: FlowRun, work_pool: WorkPool) -> KubernetesJob:
+    """The job the Kubernetes worker would submit for ``flow_run``, built exactly as the worker builds it.
+
+    ``resolve_for_flow_run`` reads the flow run's deployment and flow, merges their job variables over the
+    pool's base job template and runs ``prepare_for_flow_run`` (environment, labels, command, name).
+    """
+    from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
+
+    configuration = await KubernetesWorkerJobConfiguration.resolve_for_flow_run(
+        flow_run, client=client, work_pool=work_pool, worker_name="manifest-check"
+    )
+    return KubernetesJob(str(configuration.namespace), dict(configuration.job_manifest))
 
 
 def _description(template: Mapping[str, Any]) -> str | None:

@@ -43,12 +43,12 @@ def test_a_job_rendered_from_the_template_runs_the_image_with_the_secret_as_envi
 
     job = asyncio.run(render())
 
-    container = job.job_manifest["spec"]["template"]["spec"]["containers"][0]
+    container = job.manifest["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "rj-segovi--dump-db-1746:0a1b2c3"
     assert container["envFrom"] == [{"secretRef": {"name": SECRET_NAMES[environment]}}]
     assert container["imagePullPolicy"] == "Always"
-    assert job.job_manifest["metadata"]["namespace"] == "prefect"
-    assert job.job_manifest["kind"] == "Job"
+    assert job.manifest["metadata"]["namespace"] == "prefect"
+    assert job.manifest["kind"] == "Job"
 
 
 def test_applying_the_templates_creates_then_leaves_alone_then_updates(prefect_harness: None) -> None:

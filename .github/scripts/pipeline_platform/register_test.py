@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -17,19 +16,11 @@ from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, is_transient, prune, register_pipeline, with_retries
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
+from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import PipelineName
 
 TEMPLATES = Path(__file__).parents[2] / "work-pools"
 FAST = RetryPolicy(attempts=3, initial_seconds=0.05, max_seconds=0.1)
-T = TypeVar("T")
-
-
-def run(make: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    async def with_client() -> T:
-        async with get_client() as client:
-            return await make(client)
-
-    return asyncio.run(with_client())
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import shutil
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from prefect.client.orchestration import PrefectClient, get_client
 
 from pipeline_platform.pools import POOLS_DIR
 
+T = TypeVar("T")
 PIPELINE = "rj_teste__exemplo"
 IMAGE = "rj-teste--exemplo"
 FLOW_SOURCE = '''"""A flow for the platform's tests."""
@@ -86,3 +90,13 @@ def write_pipeline(
     if templates is not None and not (repo / POOLS_DIR).exists():
         shutil.copytree(templates, repo / POOLS_DIR)
     return directory
+
+
+def run_with_client(make: Callable[[PrefectClient], Coroutine[Any, Any, T]]) -> T:
+    """``make(client)`` run to completion with a client of the current Prefect API (the test server)."""
+
+    async def with_client() -> T:
+        async with get_client() as client:
+            return await make(client)
+
+    return asyncio.run(with_client())
