@@ -1,6 +1,7 @@
 """Deploy the pipelines affected by a change to Prefect (docs/deploy.md).
 
     ./pants run .github/scripts/deploy_prefect_flows.py -- --environment staging --all
+    ./pants run .github/scripts/deploy_prefect_flows.py -- --check --env prod    # drift: repo vs server
 
 Every flag can come from the environment instead (for the workflows): PIPELINES_DEPLOY_ENVIRONMENT,
 PIPELINES_DEPLOY_CHANGED_SINCE, PIPELINES_DEPLOY_PIPELINE, PIPELINES_DEPLOY_ALL, PIPELINES_DEPLOY_DRY_RUN,
@@ -18,6 +19,7 @@ import httpx
 from rich.console import Console
 
 from pipeline_platform.deploy import DeployError, Options, deploy
+from pipeline_platform.drift import check
 from pipeline_platform.images import ImageTagError
 from pipeline_platform.local_server import LocalServerError
 from pipeline_platform.pants import PantsError
@@ -43,7 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         prog="deploy_prefect_flows.py",
         description="Build and register the Prefect deployments of the pipelines affected by a change.",
     )
-    parser.add_argument("--environment", choices=ENVIRONMENTS, default=env("ENVIRONMENT"))
+    parser.add_argument("--environment", "--env", choices=ENVIRONMENTS, default=env("ENVIRONMENT"))
     parser.add_argument(
         "--changed-since",
         metavar="REV",
@@ -70,6 +72,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         default=env("RUN"),
         help="embedded mode: run this deployment in its image on the local Docker, print its final state",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the server's deployments of the environment with the repository's (exit 1 on drift); "
+        "builds and changes nothing",
+    )
     args = parser.parse_args(argv)
     if args.environment is None:
         parser.error(
@@ -77,6 +85,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         )
     if args.all and args.pipeline:
         parser.error("--all and --pipeline exclude each other")
+    if args.check and (args.prune or args.run or args.dry_run):
+        parser.error("--check changes nothing: it excludes --prune, --run and --dry-run")
     return Options(
         environment=args.environment,
         changed_since=args.changed_since,
@@ -85,6 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         dry_run=args.dry_run,
         prune=args.prune,
         run=args.run,
+        check=args.check,
     )
 
 
@@ -92,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     console = Console(soft_wrap=True, width=terminal_width())
     try:
+        if options.check:
+            return check(find_repo_root(), options.environment, console)
         return deploy(find_repo_root(), options, console)
     except (DeployError, GitError, ImageTagError, LocalServerError, NamingError, PantsError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)

@@ -60,6 +60,7 @@ class Options:
     dry_run: bool = False
     prune: bool = False
     run: str | None = None
+    check: bool = False  # deploy_prefect_flows.py --check: drift.check instead of a deploy
 
 
 class DeployError(RuntimeError):

@@ -62,11 +62,30 @@ def registry() -> str | None:
     return os.environ.get(REGISTRY_ENV, "").strip().rstrip("/") or None
 
 
+def image_repository(pipeline: PipelineName, registry_address: str | None) -> str:
+    """The image's name without its tag: ``[<registry>/]<image name>``."""
+    prefix = f"{registry_address}/" if registry_address else ""
+    return f"{prefix}{pipeline.image_name}"
+
+
 def planned_reference(pipeline: PipelineName, tag: str, registry_address: str | None) -> str:
     if not tag:
         raise ImageTagError(f"refusing an empty image tag for {pipeline.image_name}")
-    prefix = f"{registry_address}/" if registry_address else ""
-    return f"{prefix}{pipeline.image_name}:{tag}"
+    return f"{image_repository(pipeline, registry_address)}:{tag}"
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """``(name, tag)`` of an image reference; the tag is None when there is none (a registry port is no tag).
+
+    A digest reference (``name@sha256:...``) gives the digest as its tag.
+    """
+    if "@" in reference:
+        name, _, digest = reference.partition("@")
+        return split_reference(name)[0], digest
+    name, colon, tag = reference.rpartition(":")
+    if not colon or "/" in tag:
+        return reference, None
+    return name, tag
 
 
 def docker_unavailable_reason() -> str | None:
