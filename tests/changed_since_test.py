@@ -98,7 +98,14 @@ def test_prefect_yaml_change_marks_deployments_but_not_the_image(clean_repo: Pat
     spec.write_text(spec.read_text().replace('cron: "* * * * *"', 'cron: "*/2 * * * *"'))
     commit_all(clean_repo, "every two minutes")
 
-    assert affected(clean_repo) == {"pipelines/rj_smtr__gps_brt:deployments"}
+    # No image: the pipeline's deployments only, plus the check of every deployment's Kubernetes job, which
+    # reads all the prefect.yaml files (pipelines:deployment-specs).
+    assert affected(clean_repo) == {
+        "pipelines/rj_smtr__gps_brt:deployments",
+        "pipelines/rj_smtr__gps_brt/prefect.yaml:../deployment-specs",
+        ".github/scripts/pipeline_platform:tests",
+        ".github/scripts/pipeline_platform/manifests_test.py:tests",
+    }
 
 
 def test_pin_change_marks_the_users_of_that_requirement_only(clean_repo: Path) -> None:
