@@ -38,7 +38,7 @@ LABEL org.opencontainers.image.title="rio-pipelines base" \
 # Non-root runtime user `prefect` (uid/gid 1000; numeric in USER so that Kubernetes' runAsNonRoot can verify
 # it) with /opt/prefect as its writable working directory and its home holding PREFECT_HOME (~/.prefect).
 COPY --from=layers /layers/users/ /
-# The layer tool pipeline images build with (image_layers.py pipeline ...).
+# The layer tool pipeline images build with (image_layers.py deps ... and srcs ...).
 COPY --from=layers /layers/tools/ /
 # Owned by root: the runtime user can read and run it, not modify it.
 COPY --from=layers /layers/venv/ /

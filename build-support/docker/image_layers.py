@@ -1,7 +1,8 @@
 """Reproducible image layers, made in a build stage and copied in with `COPY --from=<stage> <dir>/ /`.
 
     python3 image_layers.py base PEX OUT      # OUT/users, OUT/tools, OUT/venv: the base image's layers
-    python3 image_layers.py pipeline PEX OUT  # OUT/deps, OUT/srcs: a pipeline image's layers on the base
+    python3 image_layers.py deps PEX OUT      # OUT/deps: the distributions a pipeline adds to the base
+    python3 image_layers.py srcs PEX OUT      # OUT/srcs: a pipeline's sources, from its pex
 
 Runs inside the image build (the OS image's python3, standard library only). Each layer is a directory tree
 under OUT that mirrors the root file system. Every file and directory in it gets the modification time 0
@@ -151,44 +152,54 @@ def copy_into(layer: Path, path: Path) -> None:
         shutil.copy2(path, target, follow_symlinks=False)
 
 
-def pipeline(pex: Path, out: Path) -> None:
-    """Deps the base venv lacks, as files under /opt/venv, and the pipeline's sources under /opt/prefect."""
+def deps(pex: Path, out: Path) -> None:
+    """OUT/deps: the distributions of ``pex`` the base venv lacks, as files under /opt/venv.
+
+    ``pex`` holds no sources (the pipeline's deps pex), so a code change leaves it, this build step and its
+    layer as they were."""
     base_packages = {path.name for path in site_packages(VENV).glob("*.dist-info")}
     # Built at the base venv's own path (scripts and .pyc files record it): this throwaway stage deletes the
     # base venv first (overlayfs cannot rename a lower layer's directory).
     shutil.rmtree(VENV)
     run_pex_venv(pex, "deps", VENV)
-    deps = out / "deps"
+    layer = out / "deps"
     for dist_info in sorted(site_packages(VENV).glob("*.dist-info")):
         if dist_info.name in base_packages:
             continue
         for installed in recorded_files(dist_info):
             for path in (installed, *compiled(installed)):
-                copy_into(deps, Path(os.path.normpath(path)))
-    if (deps / VENV.relative_to("/")).exists():
-        for directory in sorted((deps / VENV.relative_to("/")).rglob("*")):
+                copy_into(layer, Path(os.path.normpath(path)))
+    if (layer / VENV.relative_to("/")).exists():
+        for directory in sorted((layer / VENV.relative_to("/")).rglob("*")):
             if directory.is_dir():
                 directory.chmod(0o755)
-        mirror_parents(deps, site_packages(VENV) / "x")
-    deps.mkdir(parents=True, exist_ok=True)
+        mirror_parents(layer, site_packages(VENV) / "x")
+    layer.mkdir(parents=True, exist_ok=True)
+    normalize(layer)
 
-    srcs = out / "srcs"
-    mirror_parents(srcs, WORKDIR / "x")
+
+def srcs(pex: Path, out: Path) -> None:
+    """OUT/srcs: the top-level modules of the packed ``pex`` (the pipeline's and the shared library's
+    sources), under /opt/prefect."""
+    layer = out / "srcs"
+    mirror_parents(layer, WORKDIR / "x")
     for entry in sorted(pex.iterdir()):
         if entry.name.startswith(".") or entry.name in PEX_INTERNALS:
             continue
         copy = shutil.copytree if entry.is_dir() else shutil.copy2
-        copy(entry, srcs / WORKDIR.relative_to("/") / entry.name)
-    for layer in (deps, srcs):
-        normalize(layer)
+        copy(entry, layer / WORKDIR.relative_to("/") / entry.name)
+    normalize(layer)
+
+
+COMMANDS = {"base": base, "deps": deps, "srcs": srcs}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] not in ("base", "pipeline"):
+    if len(argv) != 3 or argv[0] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         return 2
     command, pex, out = argv[0], Path(argv[1]), Path(argv[2])
-    (base if command == "base" else pipeline)(pex, out)
+    COMMANDS[command](pex, out)
     return 0
 
 

@@ -8,17 +8,22 @@ def _standard_image_instructions(name):
     `COPY --from`, so unchanged dependencies give the same layer digest on any engine and a code change
     pushes only the sources layer.
     """
+    # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
+    tool = "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py"
     return [
         "ARG BASE_IMAGE=//:base",
-        "FROM $BASE_IMAGE AS layers",
+        # Its input (the deps pex) changes only with the requirements: a code change reuses this stage.
+        "FROM $BASE_IMAGE AS deps",
+        "USER root",
+        f"COPY pipelines.{name}/deps-pex.pex /tmp/deps.pex",
+        f"{tool} deps /tmp/deps.pex /layers",
+        "FROM $BASE_IMAGE AS srcs",
         "USER root",
         f"COPY pipelines.{name}/pex.pex /tmp/pipeline.pex",
-        # The OS image's python3: the tool moves the base venv aside while it installs the pipeline's deps.
-        "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py pipeline "
-        "/tmp/pipeline.pex /layers",
+        f"{tool} srcs /tmp/pipeline.pex /layers",
         "FROM $BASE_IMAGE",
-        "COPY --from=layers /layers/deps/ /",
-        "COPY --from=layers /layers/srcs/ /",
+        "COPY --from=deps /layers/deps/ /",
+        "COPY --from=srcs /layers/srcs/ /",
         "ENV PYTHONPATH=/opt/prefect",
         f'CMD ["python", "-m", "pipelines.{name}.flow"]',
     ]
@@ -32,7 +37,8 @@ def prefect_pipeline(resource_globs=(), **kwargs):
       :tests           `*_test.py` beside the code (image_test.py gets the built image)
       :deployments     prefect.yaml; nothing depends on it, so editing it re-registers deployments without
                        rebuilding the image
-      :pex             the flow and its dependencies, packed for the image's two layers
+      :pex             the flow and its dependencies, packed (the image's sources layer comes from it)
+      :deps-pex        the same without the sources (the image's deps layer: unchanged by a code change)
       :standard-image  the recipe every pipeline shares (above), built on //:base; never pushed
       :image           the pipeline's Dockerfile: `FROM` the standard image, plus the pipeline's own lines
     Keyword arguments are passed to the docker_image :image (e.g. extra `image_tags`).
@@ -57,12 +63,22 @@ def prefect_pipeline(resource_globs=(), **kwargs):
         execution_mode="venv",
         include_tools=True,
     )
+    # The same requirements without the sources: its bytes change only with the requirements.
+    pex_binary(
+        name="deps-pex",
+        entry_point="flow.py",
+        dependencies=[":src", "3rdparty/python:image-interpreter-extras"],
+        layout="packed",
+        execution_mode="venv",
+        include_tools=True,
+        include_sources=False,
+    )
     docker_image(
         name="standard-image",
         repository=f"{repository}-standard",
         source=None,
         instructions=_standard_image_instructions(name),
-        dependencies=[":pex"],
+        dependencies=[":pex", ":deps-pex"],
         image_tags=["{build_args.IMAGE_TAG}"],
         skip_push=True,
     )
