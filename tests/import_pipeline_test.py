@@ -1,4 +1,5 @@
-"""The importer (build-support/import_pipeline.py) on pipelines of the old layout, in a small repo copy.
+"""The importer (.github/scripts/pipeline_import, run as build-support/import_pipeline.py) on pipelines of the
+old layout, in a small repo copy.
 
 The imported prefect.yaml files must pass the repository's validator; `./pants lint check test` on imported
 pipelines is in import_pipeline_e2e_test.py.
@@ -6,16 +7,14 @@ pipelines is in import_pipeline_e2e_test.py.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from pipeline_import import cli
 from rich.console import Console
 
 from pipeline_platform.pools import load_pool_templates
@@ -35,20 +34,6 @@ REPO_PARTS = (
     "pipelines/__init__.py",
     "pipelines/common",
 )
-
-
-def load_importer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "import_pipeline", REPO_ROOT / "build-support/import_pipeline.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-IMPORTER = load_importer()
 
 
 @pytest.fixture
@@ -111,7 +96,7 @@ def has_row(output: str, where: str, start: str, mark: str = "") -> bool:
 
 def run(repo: Path, *args: str) -> Run:
     console = Console(record=True, width=250, color_system=None)
-    code = IMPORTER.main([*args], root=repo, console=console)
+    code = cli.main([*args], root=repo, console=console)
     return Run(repo, code, console.export_text())
 
 
@@ -353,7 +338,7 @@ def test_bad_pool_map_is_refused_before_anything_is_written(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as caught:
-        IMPORTER.main(["--pool-map", "k3s-pool=gpu", "x"], root=repo)
+        cli.main(["--pool-map", "k3s-pool=gpu", "x"], root=repo)
     assert caught.value.code == 2
     assert "use ANTIGO=NOVO, com NOVO um de default-pool, datario-pool" in capsys.readouterr().err
 

@@ -1,0 +1,141 @@
+"""The old dump flow's parameters mapped to the generic dump's (pipelines/common/dump.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pipeline_import.imported import Imported, Note
+from pipeline_import.yaml_files import YamlFile
+
+# Old dump parameters -> the generic dump's; DUMP_DROPPED: the ones dropped, with the reason.
+DUMP_RENAMED: Final = {
+    "db_type": "db_type",
+    "db_host": "db_host",
+    "db_database": "db_database",
+    "dataset_id": "dataset_id",
+    "table_id": "table_id",
+    "batch_size": "batch_size",
+    "lower_bound_date": "lower_bound_date",
+    "partition_date_format": "partition_date_format",
+}
+DUMP_DROPPED: Final = {
+    "batch_data_type": "the dump always writes Parquet",
+    "biglake_table": "BigQuery/BigLake tables are not made by the dump here",
+    "retry_dump_upload_attempts": "use the flow's retries; the dump is rerun whole (it is idempotent)",
+    "log_number_of_batches": "the dump logs every run's totals",
+    "break_query_end": "the dump streams the whole range in batches: no need to break the query",
+    "break_query_frequency": "the dump streams the whole range in batches: no need to break the query",
+}
+DB_TYPES: Final = {"sql_server": "sql_server", "mssql": "sql_server", "oracle": "oracle", "mysql": "mysql"}
+DB_TYPES_POSTGRES: Final = ("postgres", "postgresql")
+
+
+class DumpParameterMap:
+    """The old dump flow's parameters, as the generic dump's (inline SQL moved to queries/<table_id>.sql)."""
+
+    def __init__(self, source: YamlFile, imported: Imported, queries: dict[str, str], where: str) -> None:
+        self.source = source
+        self.imported = imported
+        # The converter's own dict: the queries of every deployment of the file, shared across them.
+        self.queries = queries
+        self.where = where
+
+    def convert(self, old: Mapping[str, Any]) -> dict[str, Any]:
+        new: dict[str, Any] = {}
+        for key, value in old.items():
+            if key in DUMP_RENAMED:
+                if value not in (None, ""):
+                    new[DUMP_RENAMED[key]] = value
+                if key == "partition_date_format" and value:
+                    self.imported.todo(
+                        self.where,
+                        f"partition_date_format {value!r} kept: the dump then reads the partition column as "
+                        "text dates; remove it if that column is a date or timestamp",
+                    )
+            elif key in DUMP_DROPPED:
+                self._once(f"{key} dropped: {DUMP_DROPPED[key]}")
+            elif key not in ("execute_query", "db_port", "db_charset", "infisical_secret_path", "dump_mode"):
+                if key not in ("partition_columns", "break_query_start"):
+                    self.imported.todo(self.where, f"parameter {key!r} is not a dump parameter: dropped")
+        self._connection(old, new)
+        self._partition(old, new)
+        self._query(old, new)
+        return new
+
+    def _once(self, text: str) -> None:
+        note = Note(False, self.source.where(()), text)
+        if note not in self.imported.notes:
+            self.imported.notes.append(note)
+
+    def _connection(self, old: Mapping[str, Any], new: dict[str, Any]) -> None:
+        kind = str(old.get("db_type") or "").strip().lower()
+        if kind:
+            if kind in DB_TYPES_POSTGRES:
+                new["db_type"] = "postgres"
+            elif kind in DB_TYPES:
+                new["db_type"] = DB_TYPES[kind]
+            else:
+                self.imported.todo(self.where, f"db_type {kind!r} is not known to the dump: kept, fix it")
+        port = old.get("db_port")
+        if port not in (None, ""):
+            try:
+                new["db_port"] = int(str(port))
+            except ValueError:
+                self.imported.todo(self.where, f"db_port {port!r} is not a number: dropped")
+        charset = old.get("db_charset")
+        if charset not in (None, "", "NOT_SET"):
+            new["db_charset"] = charset
+        secret = old.get("infisical_secret_path")
+        if secret:
+            credentials = str(secret).strip("/").replace("-", "_").replace("/", "_").upper()
+            new["db_credentials"] = credentials
+            self._once(
+                f"infisical_secret_path -> db_credentials (e.g. {secret!r} -> {credentials!r}: the variables "
+                f"{credentials}__DB_USERNAME and {credentials}__DB_PASSWORD of the secretName)"
+            )
+
+    def _partition(self, old: Mapping[str, Any], new: dict[str, Any]) -> None:
+        columns = [
+            name.strip() for name in str(old.get("partition_columns") or "").split(",") if name.strip()
+        ]
+        mode = str(old.get("dump_mode") or "overwrite")
+        if columns:
+            new["partition_column"] = columns[0]
+            if len(columns) > 1:
+                self.imported.todo(
+                    self.where, f"partition_columns {columns}: the lake is partitioned by {columns[0]!r} only"
+                )
+            new["dump_mode"] = "incremental"
+            self._once(
+                f"dump_mode {mode!r} + partition_columns -> 'incremental' (the newest day in the lake is "
+                "read again and rewritten: reruns do not duplicate rows)"
+            )
+        elif mode in ("overwrite", "append"):
+            new["dump_mode"] = mode
+        else:
+            self.imported.todo(self.where, f"dump_mode {mode!r} unknown: set to 'overwrite'")
+            new["dump_mode"] = "overwrite"
+        start = old.get("break_query_start")
+        if start and "lower_bound_date" not in new and columns:
+            new["lower_bound_date"] = str(start)
+            self._once("break_query_start -> lower_bound_date (the first day ever read)")
+
+    def _query(self, old: Mapping[str, Any], new: dict[str, Any]) -> None:
+        sql = old.get("execute_query")
+        if not isinstance(sql, str) or not sql.strip():
+            if "table_id" in new and not self.queries.get(str(new["table_id"])):
+                self.imported.todo(self.where, f"no execute_query for {new['table_id']!r}: write its query")
+            return
+        sql = sql.strip() + "\n"
+        table = str(new.get("table_id") or "query")
+        name = table
+        number = 1
+        while name in self.queries and self.queries[name] != sql:
+            number += 1
+            name = f"{table}_{number}"
+        if name not in self.queries:
+            self.queries[name] = sql
+            self.imported.changed(self.where, f"execute_query of {table!r} -> queries/{name}.sql")
+        if name != table:
+            new["query"] = name

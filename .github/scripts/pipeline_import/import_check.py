@@ -1,0 +1,114 @@
+"""The imports of the copied sources that nothing in this repository provides, with file and line."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+from packaging.utils import canonicalize_name
+
+from pipeline_import.imported import Imported
+from pipeline_import.requirements import HELPER_LIBRARIES, Requirements
+from pipelines.common.naming import PipelineName
+
+# Import name -> distribution, where they differ (the common cases of the city's pipelines).
+MODULE_DISTRIBUTIONS: Final = {
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+    "dotenv": "python-dotenv",
+    "jwt": "pyjwt",
+    "PIL": "pillow",
+    "sklearn": "scikit-learn",
+    "slugify": "python-slugify",
+    "psycopg2": "psycopg2-binary",
+    "docx": "python-docx",
+    "magic": "python-magic",
+    "cv2": "opencv-python",
+    "google.cloud.storage": "google-cloud-storage",
+    "google.cloud.bigquery": "google-cloud-bigquery",
+    "googleapiclient": "google-api-python-client",
+    "prefect_docker": "prefect-docker",
+    "prefect_kubernetes": "prefect-kubernetes",
+}
+
+
+def check_imports(
+    root: Path, target: Path, pipeline: PipelineName, requirements: Requirements, imported: Imported
+) -> None:
+    """Imports that nothing here provides (they fail the pipeline's lint, check and test), with file:line."""
+    provided = requirements.names()
+    for path in sorted(target.rglob("*.py")):
+        relative = f"pipelines/{pipeline.dir_name}/{path.relative_to(target)}"
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError as error:
+            imported.todo(f"{relative}:{error.lineno}", f"syntax error: {error.msg}")
+            continue
+        except UnicodeDecodeError as error:
+            imported.todo(relative, f"not UTF-8 text ({error.reason}): its imports were not checked")
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for module in _imported_modules(node):
+                reason = _unowned(root, target, pipeline, module, provided)
+                if reason:
+                    imported.todo(f"{relative}:{node.lineno}", f"import {module}: {reason}")
+
+
+def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterable[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module]
+    return []
+
+
+def _unowned(root: Path, target: Path, pipeline: PipelineName, module: str, provided: set[str]) -> str | None:
+    top = module.split(".")[0]
+    if top in sys.stdlib_module_names or top == "__future__":
+        return None
+    if top in HELPER_LIBRARIES:
+        return (
+            "the old repository's helper library, not available here: use pipelines/common (docs/importar.md)"
+        )
+    if top == "src":
+        return (
+            "shared code of the old repository (src/), not available here: copy what it uses into the "
+            "pipeline"
+        )
+    if top == "pipelines":
+        parts = module.split(".")
+        if len(parts) == 1:
+            return None
+        if parts[1] == pipeline.dir_name:
+            return None if _module_exists(target.parent, parts[1:]) else "no such module in the pipeline"
+        if parts[1] == "common":
+            return (
+                None
+                if _module_exists(root / "pipelines", parts[1:])
+                else "no such module in pipelines/common"
+            )
+        return "another pipeline: pipelines import only their own files and pipelines/common"
+    candidates: set[str] = {canonicalize_name(top)}
+    for name, distribution in MODULE_DISTRIBUTIONS.items():
+        if module == name or module.startswith(f"{name}.") or top == name:
+            candidates.add(distribution)
+    if candidates & provided:
+        return None
+    return (
+        "no requirement provides it: add its distribution to the old pyproject.toml and import again, or to "
+        "3rdparty/python/requirements.txt"
+    )
+
+
+def _module_exists(base: Path, parts: Sequence[str]) -> bool:
+    for end in range(len(parts), 0, -1):
+        path = base.joinpath(*parts[:end])
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return True
+    return False

@@ -1,0 +1,139 @@
+"""The old pipeline's files: its sources and data files copied and formatted, its Dockerfile read."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import black
+from black.mode import TargetVersion
+from black.report import NothingChanged
+
+from pipeline_import.imported import Imported
+
+# Files of the old layout that this repository replaces.
+REPLACED_FILES: Final = frozenset({"Dockerfile", "prefect.yaml", "pyproject.toml", "uv.lock", "BUILD"})
+DATA_SUFFIXES: Final = (".sql", ".json", ".yaml", ".yml", ".csv", ".txt", ".j2", ".html")
+SKIPPED_DIRS: Final = frozenset({"__pycache__", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+
+
+def copy_sources(source: Path, target: Path, imported: Imported) -> list[str]:
+    """The old pipeline's Python sources and data files, subpackages included; the data files' globs."""
+    globs: set[str] = set()
+    for path in sorted(_files(source)):
+        relative = path.relative_to(source)
+        if relative.name in REPLACED_FILES and len(relative.parts) == 1:
+            continue
+        if path.suffix == ".py" or path.suffix in DATA_SUFFIXES:
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / relative)
+            if path.suffix != ".py":
+                globs.add(
+                    str(relative.parent / f"*{path.suffix}") if relative.parent.parts else f"*{path.suffix}"
+                )
+        else:
+            imported.todo(
+                f"{source.name}/{relative}",
+                "not copied (not Python nor a data file): copy it by hand if it is read",
+            )
+    for directory in sorted({path.parent for path in target.rglob("*.py")}):
+        init = directory / "__init__.py"
+        if not init.exists():
+            init.write_text("")
+            imported.changed(
+                f"pipelines/{target.name}/{init.relative_to(target)}",
+                "added (every package here has an __init__.py)",
+            )
+        build = directory / "BUILD"
+        if directory != target and not build.exists():
+            # The pipeline's BUILD owns its own directory's files only: a subpackage gets its own target.
+            build.write_text("python_sources()\n")
+            imported.changed(
+                f"pipelines/{target.name}/{build.relative_to(target)}",
+                "added (Pants owns the subpackage's modules)",
+            )
+    return sorted(globs)
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for path in root.iterdir():
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            if path.name not in SKIPPED_DIRS and not path.name.startswith("."):
+                yield from _files(path)
+        elif path.is_file():
+            yield path
+
+
+def format_sources(root: Path, target: Path, imported: Imported) -> None:
+    """Formats the copied Python files as the repository's lint wants (black, then ruff's safe fixes)."""
+    line_length = int(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["black"]["line-length"])
+    mode = black.Mode(line_length=line_length, target_versions={TargetVersion.PY311})
+    reformatted = 0
+    for path in sorted(target.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            formatted = black.format_file_contents(text, fast=False, mode=mode)
+        except NothingChanged:
+            continue
+        except UnicodeDecodeError:
+            continue  # reported by check_imports
+        except Exception as error:  # black's parse errors have no common base class
+            imported.todo(
+                f"pipelines/{target.name}/{path.relative_to(target)}", f"black could not format it: {error}"
+            )
+            continue
+        path.write_text(formatted, encoding="utf-8")
+        reformatted += 1
+    if reformatted:
+        imported.changed(f"pipelines/{target.name}/*.py", f"{reformatted} file(s) formatted with black")
+    ruff = _ruff_binary()
+    if ruff is None:
+        imported.todo(f"pipelines/{target.name}/*.py", "ruff not found: run ./pants fix on the pipeline")
+        return
+    subprocess.run(
+        [
+            ruff,
+            "check",
+            "--fix",
+            "--quiet",
+            "--exit-zero",
+            "--config",
+            str(root / "pyproject.toml"),
+            str(target),
+        ],
+        capture_output=True,
+        check=False,
+    )
+
+
+def _ruff_binary() -> str | None:
+    try:
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+    except ImportError:
+        return shutil.which("ruff")
+    try:
+        return str(find_ruff_bin())
+    except FileNotFoundError:
+        return shutil.which("ruff")
+
+
+def old_dockerfile_notes(source: Path, imported: Imported) -> None:
+    """Lines of the old Dockerfile beyond the usual FROM/COPY/uv sync: what the new one may need by hand."""
+    path = source / "Dockerfile"
+    if not path.is_file():
+        return
+    usual = re.compile(r"^(FROM|COPY|WORKDIR|LABEL|ENV\s+UV_|ARG\s+)|uv sync|^#", re.IGNORECASE)
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        text = line.strip()
+        if text and not usual.search(text):
+            imported.todo(
+                f"{source.name}/Dockerfile:{number}",
+                f"`{text}`: add it below the FROM of the new Dockerfile if needed",
+            )
