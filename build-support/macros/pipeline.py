@@ -55,24 +55,16 @@ def prefect_pipeline(resource_globs=(), **kwargs):
         overrides={"image_test.py": {"runtime_package_dependencies": [":image"]}},
     )
     file(name="deployments", source="prefect.yaml")
-    pex_binary(
-        name="pex",
+    pex_options = dict(
         entry_point="flow.py",
         dependencies=[":src", "3rdparty/python:image-interpreter-extras"],
         layout="packed",
         execution_mode="venv",
         include_tools=True,
     )
+    pex_binary(name="pex", **pex_options)
     # The same requirements without the sources: its bytes change only with the requirements.
-    pex_binary(
-        name="deps-pex",
-        entry_point="flow.py",
-        dependencies=[":src", "3rdparty/python:image-interpreter-extras"],
-        layout="packed",
-        execution_mode="venv",
-        include_tools=True,
-        include_sources=False,
-    )
+    pex_binary(name="deps-pex", include_sources=False, **pex_options)
     docker_image(
         name="standard-image",
         repository=f"{repository}-standard",
