@@ -23,6 +23,10 @@ def _standard_image_instructions(name):
         f"{tool} srcs /tmp/pipeline.pex /layers",
         "FROM $BASE_IMAGE",
         "COPY --from=deps /layers/deps/ /",
+        # Two consecutive `COPY --from` intermittently fail in the legacy builder with "failed to get layer
+        # ...: layer does not exist" (moby/moby#37965); a RUN between them is the known workaround. It changes
+        # no file, so the image gets no layer from it (only a history entry).
+        "RUN true",
         "COPY --from=srcs /layers/srcs/ /",
         "ENV PYTHONPATH=/opt/prefect",
         f'CMD ["python", "-m", "pipelines.{name}.flow"]',
