@@ -319,5 +319,7 @@ def test_the_plan_explains_each_pipeline_with_the_path_pants_reports(world: Worl
     assert mermaid.startswith("flowchart LR")
     assert "class pipeline_rj_cor__alertario_precipitacao,pipeline_rj_smtr__gps_brt rebuild" in mermaid
     assert "class common_http changed" in mermaid
-    assert "pipeline_rj_segovi__dump_db_1746 --> common_db" in mermaid
+    # The dump pipeline reaches the database module through the generic dump.
+    assert "pipeline_rj_segovi__dump_db_1746 --> common_dump" in mermaid
+    assert "common_dump --> common_db" in mermaid
     assert "base_image --> req_prefect" in mermaid
