@@ -106,7 +106,7 @@ def registry(tmp_path: Path) -> Iterator[str]:
         pytest.skip(f"{error}: needed for the push test")
 
 
-def test_with_a_registry_the_image_is_pushed_and_registered_by_its_registry_name(
+def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_published_base(
     repo: Path, home: Path, registry: str
 ) -> None:
     tag = git(repo, "rev-parse", "--short", "HEAD").strip()
@@ -116,7 +116,9 @@ def test_with_a_registry_the_image_is_pushed_and_registered_by_its_registry_name
         "PIPELINES_LOCAL_PREFECT_PORT": str(port),
         "PIPELINES_IMAGE_REGISTRY": f"{registry}/rio",
     }
+    base_tags = f"http://{registry}/v2/rio/rio-pipelines-base/tags/list"
     reference = f"{registry}/rio/rj-smtr--gps-brt:{tag}"
+    built = [reference, f"{registry}/rio/rio-pipelines-base:{tag}"]
     try:
         result = run_script(
             "deploy", repo, "--environment", "prod", "--pipeline", "rj_smtr__gps_brt", env=env
@@ -127,8 +129,35 @@ def test_with_a_registry_the_image_is_pushed_and_registered_by_its_registry_name
         tags = httpx.get(f"http://{registry}/v2/rio/rj-smtr--gps-brt/tags/list").json()
         assert tags["tags"] == [tag]
         assert read_deployments(f"http://127.0.0.1:{port}/api")["rj-smtr--gps-brt--prod"].image == reference
+        # No base was published for these inputs: the deploy built //:base and published it under their tag.
+        assert "//:base is built (reproducible) and published" in result.stdout, output(result)
+        [inputs_tag] = httpx.get(base_tags).json()["tags"]
+        assert inputs_tag.startswith("inputs-")
+        built.append(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
+
+        # A code-only change: the next deploy pulls that base and builds on it, by digest.
+        tasks = repo / "pipelines/rj_smtr__gps_brt/tasks.py"
+        tasks.write_text(tasks.read_text() + "\n# changed by the published-base test\n")
+        commit_all(repo, "smtr change on the published base")
+        next_tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+        built += [
+            f"{registry}/rio/rj-smtr--gps-brt:{next_tag}",
+            f"{registry}/rio/rio-pipelines-base:{next_tag}",
+        ]
+        result = run_script("deploy", repo, "--environment", "prod", "--changed-since", "HEAD~1", env=env)
+
+        assert result.returncode == 0, output(result)
+        assert "published for these inputs: not rebuilt" in result.stdout, output(result)
+        assert httpx.get(base_tags).json()["tags"] == [inputs_tag]
+        with docker_client() as docker:
+            base = docker.images.get(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
+            image = docker.images.get(f"{registry}/rio/rj-smtr--gps-brt:{next_tag}")
+            # Pants built no base this time (it would carry the new tag); the image is on the published one.
+            assert not docker.images.list(name=f"{registry}/rio/rio-pipelines-base:{next_tag}")
+        base_layers = base.attrs["RootFS"]["Layers"]
+        assert image.attrs["RootFS"]["Layers"][: len(base_layers)] == base_layers
     finally:
         with docker_client() as docker:
-            for name in (reference, f"{registry}/rio/rio-pipelines-base:{tag}"):
+            for name in built:
                 with contextlib.suppress(Exception):  # already gone, or never built
                     docker.images.remove(name)

@@ -208,8 +208,8 @@ def phases(
 ) -> tuple[dict[str, float], list[str]]:
     """Seconds per phase of one deploy, and notes on what could not be split.
 
-    Top-level phases (they add up to the wall): lockfile, outer_start, plan, pull, images, registration,
-    other. Inside ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the push is the only
+    Top-level phases (they add up to the wall): lockfile, outer_start, plan, pull, base_lookup, images,
+    registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the push is the only
     traffic while the images step runs), and lockfile_resolve inside ``lockfile``.
     """
     notes: list[str] = []
@@ -233,6 +233,9 @@ def phases(
     pull = _seconds(run, r"Pulled \d+ image\(s\).*\(([\d.]+) s\)")
     if pull:
         result["pull"] = pull[1]
+    base = _seconds(run, r"^Base image: .*\(([\d.]+) s\)\.$")
+    if base:
+        result["base_lookup"] = base[1]
     images_start = run.first(r"Building \d+ image\(s\) with Pants")
     images = _seconds(run, r"Images done in ([\d.]+) s")
     if images_start and images:
@@ -259,6 +262,6 @@ def phases(
     registered = _seconds(run, r"Registered \d+ deployment\(s\) in ([\d.]+) s")
     if registered:
         result["registration"] = registered[1]
-    top = ("lockfile", "outer_start", "plan", "pull", "images", "registration")
+    top = ("lockfile", "outer_start", "plan", "pull", "base_lookup", "images", "registration")
     result["other"] = run.wall - sum(result.get(key, 0.0) for key in top)
     return result, notes

@@ -472,6 +472,7 @@ PHASE_ROWS = (
     ("outer_start", "outer ./pants run start + tool pex (s)"),
     ("plan", "plan, the tool's figure (private pantsd start included) (s)"),
     ("pull", "pull of the images being replaced, the tool's figure (s)"),
+    ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),

@@ -30,7 +30,7 @@ from prefect.settings import (
 )
 from rich.console import Console
 
-from pipeline_platform import images, local_server, pools, register
+from pipeline_platform import base_image, images, local_server, pools, register
 from pipeline_platform.affected import (
     Action,
     AffectedPipeline,
@@ -268,10 +268,14 @@ def _build(
             f"Pulled {len(pulled)} image(s) being replaced, so unchanged layers are not uploaded again "
             f"({_since(seeded)})."
         )
+    base = _published_base(repo, registry, console) if registry else None
     where = f"pushed to {registry}" if registry else f"kept local (no {images.REGISTRY_ENV})"
     console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")
     started = time.monotonic()
-    results = images.build_images(repo, pipelines, tag, registry)
+    options = base.build_options() if base else []
+    results = images.build_images(repo, pipelines, tag, registry, options)
+    if base and registry and base.published is None and any(not r.status.failed for r in results):
+        _publish_base(base, base_image.sha_reference(registry, tag), console)
     for result in results:
         if result.status.failed:
             console.print(
@@ -279,6 +283,31 @@ def _build(
             )
     console.print(f"Images done in {time.monotonic() - started:.1f} s.")
     return {result.pipeline.dir_name: result for result in results}
+
+
+def _published_base(repo: Path, registry: str, console: Console) -> base_image.BaseImage:
+    """The base published for this checkout's inputs (pulled), so the images build on it, not on a rebuild."""
+    started = time.monotonic()
+    base = base_image.find_published(repo, registry)
+    if base.published:
+        what = f"{base.published}, published for these inputs: not rebuilt"
+    else:
+        what = (
+            f"none at {base.inputs_reference} ({base.why_not}): //:base is built (reproducible) and published"
+        )
+    console.print(f"Base image: {what} ({_since(started)}).", highlight=False)
+    return base
+
+
+def _publish_base(base: base_image.BaseImage, built: str, console: Console) -> None:
+    published = base_image.publish(built, base.inputs_reference)
+    if published:
+        console.print(f"Base image published as {published}: the next deploys build on it.", highlight=False)
+    else:
+        # Only an optimisation: the images are pushed; the next deploy rebuilds the base (same layers).
+        console.print(
+            f"[yellow]Base image: {base.inputs_reference} not pushed; the next deploy rebuilds it.[/]"
+        )
 
 
 async def _register(

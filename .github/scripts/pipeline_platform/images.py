@@ -100,26 +100,33 @@ def docker_unavailable_reason() -> str | None:
 
 
 def build_images(
-    repo: Path, pipelines: Sequence[PipelineName], tag: str, registry_address: str | None
+    repo: Path,
+    pipelines: Sequence[PipelineName],
+    tag: str,
+    registry_address: str | None,
+    options: Sequence[str] = (),
 ) -> list[ImageResult]:
     """Builds (and with a registry, pushes) the images of ``pipelines`` in one Pants run.
 
-    If that run fails, each image is retried alone so that one broken image does not block the others.
+    ``options`` are extra Pants options (the published base: ``BaseImage.build_options``). If that run
+    fails, each image is retried alone so that one broken image does not block the others.
     """
     if not pipelines:
         return []
     try:
-        _pants_build(repo, pipelines, tag, registry_address)
+        _pants_build(repo, pipelines, tag, registry_address, options)
     except PantsError as error:
         if len(pipelines) == 1:
             return [_failed(pipelines[0], tag, registry_address, error)]
-        return [_build_one(repo, pipeline, tag, registry_address) for pipeline in pipelines]
+        return [_build_one(repo, pipeline, tag, registry_address, options) for pipeline in pipelines]
     return [_result(repo, pipeline, tag, registry_address) for pipeline in pipelines]
 
 
-def _build_one(repo: Path, pipeline: PipelineName, tag: str, registry_address: str | None) -> ImageResult:
+def _build_one(
+    repo: Path, pipeline: PipelineName, tag: str, registry_address: str | None, options: Sequence[str]
+) -> ImageResult:
     try:
-        _pants_build(repo, [pipeline], tag, registry_address)
+        _pants_build(repo, [pipeline], tag, registry_address, options)
     except PantsError as error:
         return _failed(pipeline, tag, registry_address, error)
     return _result(repo, pipeline, tag, registry_address)
@@ -202,11 +209,15 @@ def os_image_problem(repo: Path) -> str | None:
 
 
 def _pants_build(
-    repo: Path, pipelines: Sequence[PipelineName], tag: str, registry_address: str | None
+    repo: Path,
+    pipelines: Sequence[PipelineName],
+    tag: str,
+    registry_address: str | None,
+    extra_options: Sequence[str] = (),
 ) -> None:
     for pipeline in pipelines:
         _docker_info_path(repo, pipeline).unlink(missing_ok=True)
-    options: list[str] = []
+    options = list(extra_options)
     # `package` writes the image metadata to dist/; `publish` (same run, same build) pushes it.
     goals = ["package"]
     if registry_address:
