@@ -41,8 +41,10 @@ def prefect_pipeline(resource_globs=(), **kwargs):
       :tests           `*_test.py` beside the code (image_test.py gets the built image)
       :deployments     prefect.yaml; nothing depends on it, so editing it re-registers deployments without
                        rebuilding the image
-      :pex             the flow and its dependencies, packed (the image's sources layer comes from it)
-      :deps-pex        the same without the sources (the image's deps layer: unchanged by a code change)
+      :pex             the flow's sources and the shared library's, packed, no requirements (the image's
+                       sources layer comes from it)
+      :deps-pex        the requirements without the sources (the image's deps layer: unchanged by a code
+                       change)
       :standard-image  the recipe every pipeline shares (above), built on //:base; never pushed
       :image           the pipeline's Dockerfile: `FROM` the standard image, plus the pipeline's own lines
     Keyword arguments are passed to the docker_image :image (e.g. extra `image_tags`).
@@ -66,8 +68,9 @@ def prefect_pipeline(resource_globs=(), **kwargs):
         execution_mode="venv",
         include_tools=True,
     )
-    pex_binary(name="pex", **pex_options)
-    # The same requirements without the sources: its bytes change only with the requirements.
+    # Split as in Pants's "deps pex + srcs pex" recipe: a code change rebuilds only the small sources pex,
+    # and the deps pex's bytes change only with the requirements.
+    pex_binary(name="pex", include_requirements=False, **pex_options)
     pex_binary(name="deps-pex", include_sources=False, **pex_options)
     docker_image(
         name="standard-image",
