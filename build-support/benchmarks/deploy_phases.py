@@ -209,8 +209,8 @@ def phases(
     """Seconds per phase of one deploy, and notes on what could not be split.
 
     Top-level phases (they add up to the wall): lockfile, outer_start, plan, pull, base_lookup, images,
-    registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the push is the only
-    traffic while the images step runs), and lockfile_resolve inside ``lockfile``.
+    registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the
+    push is the only traffic while the images step runs), and lockfile_resolve inside ``lockfile``.
     """
     notes: list[str] = []
     result: dict[str, float] = {}
@@ -233,9 +233,9 @@ def phases(
     pull = _seconds(run, r"Pulled \d+ image\(s\).*\(([\d.]+) s\)")
     if pull:
         result["pull"] = pull[1]
-    base = _seconds(run, r"^Base image: .*\(([\d.]+) s\)\.$")
-    if base:
-        result["base_lookup"] = base[1]
+    base_lookup = _seconds(run, r"^Base image: .*\(([\d.]+) s\)\.$")
+    if base_lookup:
+        result["base_lookup"] = base_lookup[1]
     images_start = run.first(r"Building \d+ image\(s\) with Pants")
     images = _seconds(run, r"Images done in ([\d.]+) s")
     if images_start and images:

@@ -208,17 +208,20 @@ def layer_count(docker: Sequence[str], reference: str) -> int | None:
 
 
 def base_layer_count(docker: Sequence[str], tag: str) -> int | None:
-    """Layers of the base image the deploy built (any repository named *rio-pipelines-base, this tag)."""
+    """Layers of the base the deploy built (a *rio-pipelines-base tagged ``tag``) or pulled (``inputs-*``)."""
     listing = subprocess.run(
         [*docker, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    for reference in listing:
-        name, _, image_tag = reference.rpartition(":")
-        if name.endswith("rio-pipelines-base") and image_tag == tag:
-            return layer_count(docker, reference)
+    bases = [
+        reference for reference in listing if reference.rpartition(":")[0].endswith("rio-pipelines-base")
+    ]
+    built = [reference for reference in bases if reference.rpartition(":")[2] == tag]
+    published = [reference for reference in bases if reference.rpartition(":")[2].startswith("inputs-")]
+    for reference in (*built, *published):
+        return layer_count(docker, reference)
     return None
 
 
