@@ -18,6 +18,9 @@ from typing import Any
 
 # Set inside `private_daemon`: the subprocess dir of the daemon that nested runs share.
 _daemon_dir: ContextVar[Path | None] = ContextVar("private_pants_daemon", default=None)
+# Set by deploy_prefect_flows.sh: the subprocess dir of the daemon it started (its `package` of the tool), so
+# that every nested run of the deploy, the plan's included, goes through that one daemon.
+DAEMON_DIR_ENV = "PIPELINES_PANTSD_DIR"
 DAEMON_STOP_TIMEOUT_S = 15.0
 
 
@@ -34,14 +37,23 @@ def private_daemon(repo: Path) -> Iterator[None]:
     subprocess dir) because under ``./pants run`` the outer invocation holds the repository's daemon, and
     a nested run that asks for that one waits 60 s and fails. It lives only as long as the block, so
     nothing it memoized (docker builds included) outlives the commit being deployed.
+
+    Under ``deploy_prefect_flows.sh`` (``$PIPELINES_PANTSD_DIR`` set) the block uses the launcher's daemon
+    instead of starting another, and still stops it at the end: it was started for this deploy only.
     """
-    directory = repo / ".pids" / f"nested-{os.getpid()}"
+    directory = shared_daemon_dir(repo) or repo / ".pids" / f"nested-{os.getpid()}"
     token = _daemon_dir.set(directory)
     try:
         yield
     finally:
         _daemon_dir.reset(token)
         _stop_daemon(directory)
+
+
+def shared_daemon_dir(repo: Path) -> Path | None:
+    """The daemon directory named by ``$PIPELINES_PANTSD_DIR`` (relative to ``repo`` unless absolute)."""
+    value = os.environ.get(DAEMON_DIR_ENV, "").strip()
+    return repo / value if value else None
 
 
 def _stop_daemon(directory: Path) -> None:
@@ -69,10 +81,11 @@ def _alive(pid: int) -> bool:
 def run_pants(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     """Runs ``./pants`` in ``repo`` and returns its stdout.
 
-    Inside ``private_daemon`` the run goes through that daemon; otherwise it runs without one (a one-off
-    query: starting a daemon would cost more than it saves).
+    Inside ``private_daemon`` the run goes through that daemon; otherwise through the launcher's daemon
+    (``$PIPELINES_PANTSD_DIR``, already up) when there is one, else without one (a one-off query: starting
+    a daemon would cost more than it saves).
     """
-    directory = _daemon_dir.get()
+    directory = _daemon_dir.get() or shared_daemon_dir(repo)
     daemon = ["--pantsd", f"--pants-subprocessdir={directory}"] if directory else ["--no-pantsd"]
     command = ["./pants", *daemon, "--no-dynamic-ui", "--no-colors", *args]
     # Pants runs on its own interpreter: a PYTHONPATH meant for this one would break it before it starts.
