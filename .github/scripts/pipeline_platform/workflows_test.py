@@ -15,6 +15,8 @@ GITHUB = Path(__file__).parents[2]
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yaml"))
 ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
 DEPLOY = "./pants run .github/scripts/deploy_prefect_flows.py"
+# What the deploy workflows run: the same tool with one Pants start (deploy_prefect_flows.sh, docs/deploy.md).
+LAUNCHER = ".github/scripts/deploy_prefect_flows.sh"
 
 
 def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
@@ -62,20 +64,22 @@ def test_the_schema_check_catches_a_typo(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "environment"),
+    ("name", "environment", "command"),
     [
-        ("deploy-prefect-flows-prod.yaml", "prod"),
-        ("deploy-prefect-flows-staging.yaml", "staging"),
-        ("build-and-push-root-dockerfile.yaml", "prod"),
+        ("deploy-prefect-flows-prod.yaml", "prod", LAUNCHER),
+        ("deploy-prefect-flows-staging.yaml", "staging", LAUNCHER),
+        ("build-and-push-root-dockerfile.yaml", "prod", DEPLOY),
     ],
 )
-def test_deploy_workflows_run_the_deploy_tool_with_full_history(name: str, environment: str) -> None:
+def test_deploy_workflows_run_the_deploy_tool_with_full_history(
+    name: str, environment: str, command: str
+) -> None:
     workflow = load(name)
     all_steps = steps(workflow)
     checkout = next(step for step in all_steps if str(step.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
     assert any(step.get("uses") == "./.github/actions/pants-setup" for step in all_steps)
-    deploy = next(step for step in all_steps if step.get("run") == DEPLOY)
+    deploy = next(step for step in all_steps if step.get("run") == command)
     assert deploy["env"]["PIPELINES_DEPLOY_ENVIRONMENT"] == environment
     assert deploy["env"]["PIPELINES_DEPLOY_CHANGED_SINCE"] == "${{ github.event.before }}"
     assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
@@ -86,7 +90,7 @@ def test_the_prod_deploy_can_be_forced_for_all_or_one_pipeline() -> None:
     trigger = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
     assert trigger["push"]["branches"] == ["master"]
     assert set(trigger["workflow_dispatch"]["inputs"]) == {"force_deploy", "pipeline"}
-    deploy = next(step for step in steps(workflow) if step.get("run") == DEPLOY)
+    deploy = next(step for step in steps(workflow) if step.get("run") == LAUNCHER)
     assert deploy["env"]["PIPELINES_DEPLOY_ALL"] == "${{ inputs.force_deploy }}"
     assert deploy["env"]["PIPELINES_DEPLOY_PIPELINE"] == "${{ inputs.pipeline }}"
 
@@ -109,4 +113,13 @@ def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
     ):
         assert full_run_trigger in scope
     runs = " ".join(str(step.get("run", "")) for step in steps(workflow))
-    assert "deploy_prefect_flows.py" in runs and "--dry-run" in runs and "affected_pipelines.py" in runs
+    assert "--dry-run" in runs and "affected_pipelines.py" in runs
+    plan = next(step for step in steps(workflow) if "--dry-run" in str(step.get("run", "")))
+    assert str(plan["run"]).startswith(LAUNCHER + " ")
+
+
+def test_the_launcher_exists_and_runs_the_tools_pex() -> None:
+    launcher = GITHUB / "scripts" / "deploy_prefect_flows.sh"
+    assert os.access(launcher, os.X_OK), f"{launcher} is not executable"
+    text = launcher.read_text()
+    assert ".github/scripts:deploy-tool-deps" in text and "PIPELINES_PANTSD_DIR" in text
