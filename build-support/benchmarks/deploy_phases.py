@@ -3,8 +3,8 @@
 - ``run_timed`` runs a command on a pseudo-terminal (so that every line arrives when it is printed, not when a
   pipe buffer fills) and stamps each line with the wall-clock time it arrived.
 - ``pants_workunits`` reads the ``Starting:``/``Completed:`` lines Pants writes with timestamps to
-  ``.pants.d/run-tracker/<run>/logs`` for every run (the outer ``./pants run`` and the deploy tool's nested
-  ones): pex builds and docker builds, with their start and end.
+  ``.pants.d/run-tracker/<run>/logs`` for every run (the launcher's ``./pants package`` and the deploy
+  tool's nested ones): pex builds and docker builds, with their start and end.
 - ``phases`` splits the deploy: the tool's own printed timings (plan, images, registration), the launcher's
   lockfile derivation, the workunits inside the images step, and the push seen by the registry relay.
 """
@@ -194,6 +194,8 @@ PEX = re.compile(r"^Building .*\.pex\b|^Building \d+ requirements? for ")
 DOCKER_BUILD = re.compile(r"^Building docker image (\S+)")
 LOCKFILE_RESOLVE = re.compile(r"^Generate lockfile")
 DERIVING = r"Deriving .* from the committed pins"  # ./pants, before it generates the lockfile
+# deploy_prefect_flows.sh's `./pants package` of the tool's requirements: after it, the tool's pex starts.
+LAUNCHER_PACKAGED = r"Wrote dist/\.github\.scripts/deploy-tool-deps\.pex"
 # Sub-phases of the images step, inside the tool's "Images done in x s".
 IMAGE_PHASES = ("pex", "base_build", "pipeline_build", "push", "images_other")
 
@@ -208,9 +210,11 @@ def phases(
 ) -> tuple[dict[str, float], list[str]]:
     """Seconds per phase of one deploy, and notes on what could not be split.
 
-    Top-level phases (they add up to the wall): lockfile, outer_start, plan, pull, base_lookup, images,
-    registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the
-    push is the only traffic while the images step runs), and lockfile_resolve inside ``lockfile``.
+    Top-level phases (they add up to the wall): lockfile, pants_start and tool_start (the launcher's
+    ``./pants package``, then its pex up to the plan; ``outer_start`` instead for ``./pants run``), plan,
+    pull, base_lookup, images, registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and
+    the registry traffic (the push is the only traffic while the images step runs), and lockfile_resolve
+    inside ``lockfile``.
     """
     notes: list[str] = []
     result: dict[str, float] = {}
@@ -228,7 +232,14 @@ def phases(
     if plan is None:
         notes.append("no 'Plan: ... (x s)' line: outer start and plan not separated")
         return result, notes
-    result["outer_start"] = plan[0] - plan[1] - lockfile_end
+    tool_started = plan[0] - plan[1]
+    packaged = run.first(LAUNCHER_PACKAGED)
+    if packaged and lockfile_end <= packaged[0].at <= tool_started:
+        # deploy_prefect_flows.sh: its `./pants package` (the daemon's start), then the tool's pex.
+        result["pants_start"] = packaged[0].at - lockfile_end
+        result["tool_start"] = tool_started - packaged[0].at
+    else:
+        result["outer_start"] = tool_started - lockfile_end
     result["plan"] = plan[1]
     pull = _seconds(run, r"Pulled \d+ image\(s\).*\(([\d.]+) s\)")
     if pull:
@@ -262,6 +273,16 @@ def phases(
     registered = _seconds(run, r"Registered \d+ deployment\(s\) in ([\d.]+) s")
     if registered:
         result["registration"] = registered[1]
-    top = ("lockfile", "outer_start", "plan", "pull", "base_lookup", "images", "registration")
+    top = (
+        "lockfile",
+        "pants_start",
+        "tool_start",
+        "outer_start",
+        "plan",
+        "pull",
+        "base_lookup",
+        "images",
+        "registration",
+    )
     result["other"] = run.wall - sum(result.get(key, 0.0) for key in top)
     return result, notes

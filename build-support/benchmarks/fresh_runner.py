@@ -285,7 +285,7 @@ def measure_deploy(
     run = deploy_phases.run_timed(
         [*change_aware.DEPLOY, "--environment", "staging", *deploy_args], repo, env, log, DEPLOY_TIMEOUT_S
     )
-    change_aware.stop_pantsd(repo)  # none should be left; a killed tool would leave its private one
+    change_aware.stop_pantsd(repo)  # none should be left; a killed launcher would leave its daemon
     if run.returncode != 0:
         tail = "\n".join(run.output.splitlines()[-30:])
         raise deploy_phases.DeployFailed(
@@ -472,8 +472,10 @@ def measure_size(
 PHASE_ROWS = (
     ("lockfile", "lockfile derived from the pins (s)"),
     ("lockfile_resolve", "  of which the resolve, Pants's 'Generate lockfile' (s)"),
-    ("outer_start", "outer ./pants run start + tool pex (s)"),
-    ("plan", "plan, the tool's figure (private pantsd start included) (s)"),
+    ("pants_start", "Pants start (the deploy's one pantsd) + package of the tool's deps pex (s)"),
+    ("tool_start", "tool start: its pex's venv, imports (s)"),
+    ("outer_start", "outer ./pants run start + tool pex, without the launcher (s)"),
+    ("plan", "plan, the tool's figure (through the deploy's pantsd) (s)"),
     ("pull", "pull of the images being replaced, the tool's figure (s)"),
     ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
