@@ -14,7 +14,8 @@ import yaml
 GITHUB = Path(__file__).parents[2]
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yaml"))
 ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
-DEPLOY = "./pants run .github/scripts/deploy_prefect_flows.py"
+# Two Pants starts per deploy (the outer run and the tool's own daemon): no workflow deploys this way.
+PANTS_RUN_DEPLOY = "./pants run .github/scripts/deploy_prefect_flows.py"
 # What the deploy workflows run: the same tool with one Pants start (deploy_prefect_flows.sh, docs/deploy.md).
 LAUNCHER = ".github/scripts/deploy_prefect_flows.sh"
 
@@ -68,7 +69,7 @@ def test_the_schema_check_catches_a_typo(tmp_path: Path) -> None:
     [
         ("deploy-prefect-flows-prod.yaml", "prod", LAUNCHER),
         ("deploy-prefect-flows-staging.yaml", "staging", LAUNCHER),
-        ("build-and-push-root-dockerfile.yaml", "prod", DEPLOY),
+        ("build-and-push-root-dockerfile.yaml", "prod", LAUNCHER),
     ],
 )
 def test_deploy_workflows_run_the_deploy_tool_with_full_history(
@@ -83,6 +84,13 @@ def test_deploy_workflows_run_the_deploy_tool_with_full_history(
     assert deploy["env"]["PIPELINES_DEPLOY_ENVIRONMENT"] == environment
     assert deploy["env"]["PIPELINES_DEPLOY_CHANGED_SINCE"] == "${{ github.event.before }}"
     assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
+
+
+def test_no_workflow_deploys_through_pants_run() -> None:
+    for path in WORKFLOWS:
+        assert (
+            PANTS_RUN_DEPLOY not in path.read_text()
+        ), f"{path.name}: deploy with {LAUNCHER} (one Pants start)"
 
 
 def test_the_prod_deploy_can_be_forced_for_all_or_one_pipeline() -> None:
