@@ -119,7 +119,10 @@ def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(
     commit_all(repo, "code-only change")
     # What the deploy tool does with a registry: pull the image it replaces, so the engine knows which
     # layers the registry already has.
-    seed_layers([f"{address}/{IMAGE}:before"], docker_host=fresh_engine.host)
+    missing = f"{address}/{IMAGE}:never-pushed"
+    seeded = seed_layers([f"{address}/{IMAGE}:before", missing], docker_host=fresh_engine.host)
+    assert seeded.pulled == (f"{address}/{IMAGE}:before",), seeded.failed
+    assert "manifest unknown" in seeded.failed[missing] or "not found" in seeded.failed[missing]
     pushed = package(repo, fresh_engine.host, "after", option)
 
     new = {digest: size for digest, size in blobs(storage).items() if digest not in stored}

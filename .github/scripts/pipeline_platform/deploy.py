@@ -263,11 +263,16 @@ def _build(
         }
     if replaced:
         seeded = time.monotonic()
-        pulled = images.seed_layers(replaced)
+        seed = images.seed_layers(replaced)
         console.print(
-            f"Pulled {len(pulled)} image(s) being replaced, so unchanged layers are not uploaded again "
+            f"Pulled {len(seed.pulled)} image(s) being replaced, so unchanged layers are not uploaded again "
             f"({_since(seeded)})."
         )
+        for reference, why in seed.failed.items():
+            console.print(
+                f"[yellow]Not pulled: {reference} ({why}); its unchanged layers may be uploaded again.[/]",
+                highlight=False,
+            )
     base = _published_base(repo, registry, console) if registry else None
     where = f"pushed to {registry}" if registry else f"kept local (no {images.REGISTRY_ENV})"
     console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from pipelines.common.naming import PipelineName
 
 REGISTRY_ENV = "PIPELINES_IMAGE_REGISTRY"
 IMAGE_TAG_ENV = "IMAGE_TAG"  # read by pants.toml's [docker].build_args
+SEED_ATTEMPTS = 2
+SEED_RETRY_DELAY_S = 2.0
 
 
 class ImageTagError(ValueError):
@@ -173,23 +176,39 @@ def build_failure_cause(output: str, limit: int = 300) -> str:
     return cause[:limit]
 
 
-def seed_layers(references: Sequence[str], docker_host: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Seeded:
+    pulled: tuple[str, ...]
+    failed: dict[str, str]  # reference -> the engine's last line on why it could not be pulled
+
+
+def seed_layers(references: Sequence[str], docker_host: str | None = None) -> Seeded:
     """Pulls the images a deploy replaces, so that the engine knows which layers the registry already has.
 
     Layers are reproducible (build-support/docker/image_layers.py): a rebuilt base or unchanged dependencies
     give the registry's own digests. But an engine that never pulled or pushed them (a new CI runner) does
     not know that, and uploads them again. After the pull, `docker push` finds them there and sends only
-    what is new. Returns the references pulled; one that cannot be pulled (a first deploy) is skipped.
+    what is new. A pull that fails for another reason than a missing image is tried once more; what still
+    cannot be pulled (a first deploy, a deleted tag) is skipped and reported with the engine's reason.
     """
     host = ["--host", docker_host] if docker_host else []
-    pulled = []
+    pulled: list[str] = []
+    failed: dict[str, str] = {}
     for reference in dict.fromkeys(references):
-        result = subprocess.run(
-            ["docker", *host, "pull", "--quiet", reference], capture_output=True, check=False
-        )
-        if result.returncode == 0:
-            pulled.append(reference)
-    return pulled
+        for attempt in range(SEED_ATTEMPTS):
+            result = subprocess.run(
+                ["docker", *host, "pull", "--quiet", reference], capture_output=True, text=True, check=False
+            )
+            if result.returncode == 0:
+                pulled.append(reference)
+                failed.pop(reference, None)
+                break
+            lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+            failed[reference] = (lines[-1] if lines else f"exit {result.returncode}")[:300]
+            if re.search(_CAUSES[2], failed[reference], re.IGNORECASE) or attempt + 1 == SEED_ATTEMPTS:
+                break
+            time.sleep(SEED_RETRY_DELAY_S)
+    return Seeded(tuple(pulled), failed)
 
 
 def os_image_problem(repo: Path) -> str | None:
