@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_platform.images import docker, pull
 from pipeline_platform.pants import run_pants
 
 BASE_ADDRESS = "//:base"
@@ -72,9 +72,9 @@ def find_published(repo: Path, registry: str, docker_host: str | None = None) ->
     """The published base for this checkout's inputs, pulled (only what the engine lacks), or why none."""
     os_image = os.environ.get("OS_IMAGE", "")
     reference = inputs_reference(registry, inputs_hash(repo, input_files(repo), os_image))
-    pulled = _docker(docker_host, "pull", "--quiet", reference)
-    if pulled.returncode != 0:
-        return BaseImage(reference, why_not=_last_line(pulled.stderr) or "not in the registry")
+    why_not = pull(reference, docker_host)
+    if why_not is not None:
+        return BaseImage(reference, why_not=why_not)
     digest = repo_digest(reference, docker_host)
     if digest is None:
         return BaseImage(reference, why_not="the engine reports no registry digest for it")
@@ -83,11 +83,11 @@ def find_published(repo: Path, registry: str, docker_host: str | None = None) ->
 
 def repo_digest(reference: str, docker_host: str | None = None) -> str | None:
     """``<name>@sha256:...`` of a pulled or pushed ``reference``, for its own repository."""
-    inspected = _docker(docker_host, "image", "inspect", "--format", "{{json .RepoDigests}}", reference)
+    inspected = docker(docker_host, "image", "inspect", "--format", "{{json .RepoDigests}}", reference)
     if inspected.returncode != 0:
         return None
     name = reference.rpartition(":")[0]
-    digests = [item for item in _json_list(inspected.stdout) if item.startswith(f"{name}@")]
+    digests = [item for item in json.loads(inspected.stdout) if item.startswith(f"{name}@")]
     return digests[0] if digests else None
 
 
@@ -97,21 +97,6 @@ def publish(built: str, reference: str, docker_host: str | None = None) -> str |
     Its layers are in the registry already (``./pants publish`` pushed them), so this uploads a manifest.
     """
     for args in (("tag", built, reference), ("push", "--quiet", reference)):
-        if _docker(docker_host, *args).returncode != 0:
+        if docker(docker_host, *args).returncode != 0:
             return None
     return repo_digest(reference, docker_host)
-
-
-def _docker(docker_host: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    host = ["--host", docker_host] if docker_host else []
-    return subprocess.run(["docker", *host, *args], capture_output=True, text=True, check=False)
-
-
-def _json_list(text: str) -> Sequence[str]:
-    value = json.loads(text.strip() or "[]")
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""

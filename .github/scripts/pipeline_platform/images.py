@@ -176,6 +176,21 @@ def build_failure_cause(output: str, limit: int = 300) -> str:
     return cause[:limit]
 
 
+def docker(docker_host: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """The docker CLI on ``docker_host`` (else ``$DOCKER_HOST`` or the default socket)."""
+    host = ["--host", docker_host] if docker_host else []
+    return subprocess.run(["docker", *host, *args], capture_output=True, text=True, check=False)
+
+
+def pull(reference: str, docker_host: str | None = None) -> str | None:
+    """Pulls ``reference``: None when pulled, else the engine's last line on why not."""
+    result = docker(docker_host, "pull", "--quiet", reference)
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    return (lines[-1] if lines else f"docker pull exited {result.returncode}")[:300]
+
+
 @dataclass(frozen=True)
 class Seeded:
     pulled: tuple[str, ...]
@@ -191,21 +206,17 @@ def seed_layers(references: Sequence[str], docker_host: str | None = None) -> Se
     what is new. A pull that fails for another reason than a missing image is tried once more; what still
     cannot be pulled (a first deploy, a deleted tag) is skipped and reported with the engine's reason.
     """
-    host = ["--host", docker_host] if docker_host else []
     pulled: list[str] = []
     failed: dict[str, str] = {}
     for reference in dict.fromkeys(references):
         for attempt in range(SEED_ATTEMPTS):
-            result = subprocess.run(
-                ["docker", *host, "pull", "--quiet", reference], capture_output=True, text=True, check=False
-            )
-            if result.returncode == 0:
+            why = pull(reference, docker_host)
+            if why is None:
                 pulled.append(reference)
                 failed.pop(reference, None)
                 break
-            lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-            failed[reference] = (lines[-1] if lines else f"exit {result.returncode}")[:300]
-            if re.search(_CAUSES[2], failed[reference], re.IGNORECASE) or attempt + 1 == SEED_ATTEMPTS:
+            failed[reference] = why
+            if re.search(_CAUSES[2], why, re.IGNORECASE) or attempt + 1 == SEED_ATTEMPTS:
                 break
             time.sleep(SEED_RETRY_DELAY_S)
     return Seeded(tuple(pulled), failed)
