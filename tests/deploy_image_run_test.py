@@ -106,7 +106,7 @@ def registry(tmp_path: Path) -> Iterator[str]:
         pytest.skip(f"{error}: needed for the push test")
 
 
-def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_published_base(
+def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_published_base_and_deps(
     repo: Path, home: Path, registry: str
 ) -> None:
     tag = git(repo, "rev-parse", "--short", "HEAD").strip()
@@ -117,8 +117,10 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         "PIPELINES_IMAGE_REGISTRY": f"{registry}/rio",
     }
     base_tags = f"http://{registry}/v2/rio/rio-pipelines-base/tags/list"
+    deps_tags = f"http://{registry}/v2/rio/rj-smtr--gps-brt-deps/tags/list"
+    deps = f"{registry}/rio/rj-smtr--gps-brt-deps"
     reference = f"{registry}/rio/rj-smtr--gps-brt:{tag}"
-    built = [reference, f"{registry}/rio/rio-pipelines-base:{tag}"]
+    built = [reference, f"{registry}/rio/rio-pipelines-base:{tag}", f"{deps}:{tag}"]
     try:
         result = run_script(
             "deploy", repo, "--environment", "prod", "--pipeline", "rj_smtr__gps_brt", env=env
@@ -134,6 +136,11 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         [inputs_tag] = httpx.get(base_tags).json()["tags"]
         assert inputs_tag.startswith("inputs-")
         built.append(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
+        # Nor a deps image: the deploy built :deps-image and published it under its inputs' tag.
+        assert "Deps images: 0 of 1 published for these inputs" in result.stdout, output(result)
+        [deps_inputs_tag] = httpx.get(deps_tags).json()["tags"]
+        assert deps_inputs_tag.startswith("inputs-")
+        built.append(f"{deps}:{deps_inputs_tag}")
 
         # A code-only change: the next deploy pulls that base and builds on it, by digest.
         tasks = repo / "pipelines/rj_smtr__gps_brt/tasks.py"
@@ -143,19 +150,29 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         built += [
             f"{registry}/rio/rj-smtr--gps-brt:{next_tag}",
             f"{registry}/rio/rio-pipelines-base:{next_tag}",
+            f"{deps}:{next_tag}",
         ]
         result = run_script("deploy", repo, "--environment", "prod", "--changed-since", "HEAD~1", env=env)
 
         assert result.returncode == 0, output(result)
         assert "published for these inputs: not rebuilt" in result.stdout, output(result)
         assert httpx.get(base_tags).json()["tags"] == [inputs_tag]
+        # The requirements did not change: the same deps image, pulled, and no deps stage built.
+        assert "Deps images: 1 of 1 published for these inputs, reused" in result.stdout, output(result)
+        assert httpx.get(deps_tags).json()["tags"] == [deps_inputs_tag]
         with docker_client() as docker:
             base = docker.images.get(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
             image = docker.images.get(f"{registry}/rio/rj-smtr--gps-brt:{next_tag}")
             # Pants built no base this time (it would carry the new tag); the image is on the published one.
             assert not docker.images.list(name=f"{registry}/rio/rio-pipelines-base:{next_tag}")
+            deps_image = docker.images.get(f"{deps}:{deps_inputs_tag}")
+            assert not docker.images.list(name=f"{deps}:{next_tag}")
         base_layers = base.attrs["RootFS"]["Layers"]
-        assert image.attrs["RootFS"]["Layers"][: len(base_layers)] == base_layers
+        deps_layers = deps_image.attrs["RootFS"]["Layers"]
+        assert deps_layers[: len(base_layers)] == base_layers
+        # A code-only change adds exactly one layer to the published deps image: the sources.
+        layers = image.attrs["RootFS"]["Layers"]
+        assert layers[:-1] == deps_layers, layers
     finally:
         with docker_client() as docker:
             for name in built:

@@ -212,9 +212,9 @@ def phases(
 
     Top-level phases (they add up to the wall): lockfile, pants_start and tool_start (the launcher's
     ``./pants package``, then its pex up to the plan; ``outer_start`` instead for ``./pants run``), plan,
-    pull, base_lookup, images, registration, other. Inside ``images``: IMAGE_PHASES, from the workunits and
-    the registry traffic (the push is the only traffic while the images step runs), and lockfile_resolve
-    inside ``lockfile``.
+    pull, base_lookup, deps_lookup, images, registration, other. Inside ``images``: IMAGE_PHASES, from the
+    workunits and the registry traffic (the push is the only traffic while the images step runs), and
+    lockfile_resolve inside ``lockfile``.
     """
     notes: list[str] = []
     result: dict[str, float] = {}
@@ -247,6 +247,9 @@ def phases(
     base_lookup = _seconds(run, r"^Base image: .*\(([\d.]+) s\)\.$")
     if base_lookup:
         result["base_lookup"] = base_lookup[1]
+    deps_lookup = _seconds(run, r"^Deps images: .*\(([\d.]+) s\)\.$")
+    if deps_lookup:
+        result["deps_lookup"] = deps_lookup[1]
     images_start = run.first(r"Building \d+ image\(s\) with Pants")
     images = _seconds(run, r"Images done in ([\d.]+) s")
     if images_start and images:
@@ -281,6 +284,7 @@ def phases(
         "plan",
         "pull",
         "base_lookup",
+        "deps_lookup",
         "images",
         "registration",
     )

@@ -478,6 +478,7 @@ PHASE_ROWS = (
     ("plan", "plan, the tool's figure (through the deploy's pantsd) (s)"),
     ("pull", "pull of the images being replaced, the tool's figure (s)"),
     ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
+    ("deps_lookup", "published deps images: deps pexes packaged and hashed + pull, the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),

@@ -1,32 +1,45 @@
 # BUILD-file macros shared by every pipeline (loaded through [GLOBAL].build_file_prelude_globs).
 
 
-def _standard_image_instructions(name):
-    """The image recipe of every pipeline: //:base, plus the distributions its venv lacks, plus the sources.
+_LAYER_TOOL = "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py"
 
-    Both layers are made by image_layers.py inside the build (file times 0, fixed owners) and copied in with
-    `COPY --from`, so unchanged dependencies give the same layer digest on any engine and a code change
-    pushes only the sources layer.
+
+def _deps_build_arg(name):
+    """The build arg naming the deps image a pipeline's standard image starts from (one per pipeline:
+    Pants 2.17's build args are global, and the deploy passes a published deps image per pipeline)."""
+    return "DEPS_IMAGE_" + name.upper()
+
+
+def _deps_image_instructions(name):
+    """//:base plus the distributions the base venv lacks (one layer, from the deps pex).
+
+    The layer is made by image_layers.py inside the build (file times 0, fixed owners), so unchanged
+    requirements give the same digest on any engine. Its only inputs are the base and the deps pex: a code
+    change never rebuilds it, and the deploy reuses a published one (deps_image.py) instead of building it.
     """
-    # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
-    tool = "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py"
     return [
         "ARG BASE_IMAGE=//:base",
-        # Its input (the deps pex) changes only with the requirements: a code change reuses this stage.
         "FROM $BASE_IMAGE AS deps",
         "USER root",
         f"COPY pipelines.{name}/deps-pex.pex /tmp/deps.pex",
-        f"{tool} deps /tmp/deps.pex /layers",
+        # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
+        f"{_LAYER_TOOL} deps /tmp/deps.pex /layers",
+        "FROM $BASE_IMAGE",
+        "COPY --from=deps /layers/deps/ /",
+    ]
+
+
+def _standard_image_instructions(name):
+    """The image recipe of every pipeline: its deps image plus the sources (one layer, from the srcs pex)."""
+    deps = _deps_build_arg(name)
+    return [
+        "ARG BASE_IMAGE=//:base",
+        f"ARG {deps}=:deps-image",
         "FROM $BASE_IMAGE AS srcs",
         "USER root",
         f"COPY pipelines.{name}/pex.pex /tmp/pipeline.pex",
-        f"{tool} srcs /tmp/pipeline.pex /layers",
-        "FROM $BASE_IMAGE",
-        "COPY --from=deps /layers/deps/ /",
-        # Two consecutive `COPY --from` intermittently fail in the legacy builder with "failed to get layer
-        # ...: layer does not exist" (moby/moby#37965); a RUN between them is the known workaround. It changes
-        # no file, so the image gets no layer from it (only a history entry).
-        "RUN true",
+        f"{_LAYER_TOOL} srcs /tmp/pipeline.pex /layers",
+        f"FROM ${deps}",
         "COPY --from=srcs /layers/srcs/ /",
         "ENV PYTHONPATH=/opt/prefect",
         f'CMD ["python", "-m", "pipelines.{name}.flow"]',
@@ -45,7 +58,8 @@ def prefect_pipeline(resource_globs=(), **kwargs):
                        sources layer comes from it)
       :deps-pex        the requirements without the sources (the image's deps layer: unchanged by a code
                        change)
-      :standard-image  the recipe every pipeline shares (above), built on //:base; never pushed
+      :deps-image      //:base plus the requirements' layer (above); the deploy publishes it by inputs
+      :standard-image  the recipe every pipeline shares (above): the deps image plus the sources; never pushed
       :image           the pipeline's Dockerfile: `FROM` the standard image, plus the pipeline's own lines
     Keyword arguments are passed to the docker_image :image (e.g. extra `image_tags`).
     """
@@ -73,11 +87,21 @@ def prefect_pipeline(resource_globs=(), **kwargs):
     pex_binary(name="pex", include_requirements=False, **pex_options)
     pex_binary(name="deps-pex", include_sources=False, **pex_options)
     docker_image(
+        name="deps-image",
+        repository=f"{repository}-deps",
+        source=None,
+        instructions=_deps_image_instructions(name),
+        dependencies=[":deps-pex"],
+        image_tags=["{build_args.IMAGE_TAG}"],
+        # Published by the deploy under a tag naming its inputs (deps_image.py); its layers go up with :image.
+        skip_push=True,
+    )
+    docker_image(
         name="standard-image",
         repository=f"{repository}-standard",
         source=None,
         instructions=_standard_image_instructions(name),
-        dependencies=[":pex", ":deps-pex"],
+        dependencies=[":pex"],
         image_tags=["{build_args.IMAGE_TAG}"],
         skip_push=True,
     )

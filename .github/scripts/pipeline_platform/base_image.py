@@ -35,6 +35,11 @@ class BaseImage:
     published: str | None = None
     why_not: str = ""  # why no published base is used (for the log)
 
+    @property
+    def inputs_key(self) -> str:
+        """The hash in the inputs tag: what the images built on this base also depend on."""
+        return self.inputs_reference.rpartition(INPUTS_TAG_PREFIX)[2]
+
     def build_options(self) -> list[str]:
         """Pants options for the image build: the published base instead of building //:base."""
         if self.published is None:

@@ -30,7 +30,7 @@ from prefect.settings import (
 )
 from rich.console import Console
 
-from pipeline_platform import base_image, images, local_server, pools, register
+from pipeline_platform import base_image, deps_image, images, local_server, pools, register
 from pipeline_platform.affected import (
     Action,
     AffectedPipeline,
@@ -42,13 +42,13 @@ from pipeline_platform.affected import (
 )
 from pipeline_platform.images import ImageResult, ImageStatus
 from pipeline_platform.local_run import LocalRunError, run_in_local_docker
-from pipeline_platform.pants import private_daemon
+from pipeline_platform.pants import PantsError, private_daemon
 from pipeline_platform.planning import plan_report, problems_report
 from pipeline_platform.register import PipelineOutcome, RetryPolicy
 from pipeline_platform.repo import NULL_SHA, default_base_revision, pipeline_dirs, resolve_revision
 from pipeline_platform.spec import PipelineSpec, Problem, SpecError, load_pipeline
 from pipeline_platform.summary import Report, append_step_summary, show
-from pipelines.common.naming import WORK_POOLS
+from pipelines.common.naming import WORK_POOLS, PipelineName
 
 
 @dataclass(frozen=True)
@@ -274,13 +274,19 @@ def _build(
                 highlight=False,
             )
     base = _published_base(repo, registry, console) if registry else None
+    deps = _published_deps(repo, registry, pipelines, base, console) if registry and base else []
     where = f"pushed to {registry}" if registry else f"kept local (no {images.REGISTRY_ENV})"
     console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")
     started = time.monotonic()
-    options = base.build_options() if base else []
+    options = [*base.build_options(), *deps_image.build_options(deps)] if base else []
     results = images.build_images(repo, pipelines, tag, registry, options)
     if base and registry and base.published is None and any(not r.status.failed for r in results):
         _publish_base(base, base_image.sha_reference(registry, tag), console)
+    if registry:
+        built = {result.pipeline for result in results if not result.status.failed}
+        _publish_deps(
+            [item for item in deps if not item.published and item.pipeline in built], registry, tag, console
+        )
     for result in results:
         if result.status.failed:
             console.print(
@@ -302,6 +308,48 @@ def _published_base(repo: Path, registry: str, console: Console) -> base_image.B
         )
     console.print(f"Base image: {what} ({_since(started)}).", highlight=False)
     return base
+
+
+def _published_deps(
+    repo: Path,
+    registry: str,
+    pipelines: Sequence[PipelineName],
+    base: base_image.BaseImage,
+    console: Console,
+) -> list[deps_image.DepsImage]:
+    """The pipelines' deps images published for these inputs (pulled), so that no deps stage is rebuilt."""
+    started = time.monotonic()
+    try:
+        found = deps_image.find_published(repo, registry, pipelines, base.inputs_key)
+    except PantsError as error:  # only an optimisation: the build then reports what is wrong
+        console.print(f"[yellow]Deps images: not looked up ({_last_line(str(error))}).[/]", highlight=False)
+        return []
+    reused = [item for item in found if item.published]
+    console.print(
+        f"Deps images: {len(reused)} of {len(found)} published for these inputs, reused "
+        f"({_since(started)}).",
+        highlight=False,
+    )
+    for item in found:
+        if not item.published:
+            console.print(
+                f"  {item.pipeline.dir_name}: none at {item.inputs_reference} ({item.why_not}): "
+                "its deps stage is built (reproducible) and published",
+                highlight=False,
+            )
+    return found
+
+
+def _publish_deps(missing: Sequence[deps_image.DepsImage], registry: str, tag: str, console: Console) -> None:
+    for item in missing:
+        published = deps_image.publish_built(item, registry, tag)
+        if published:
+            console.print(f"Deps image published as {published}.", highlight=False)
+        else:
+            console.print(
+                f"[yellow]Deps image: {item.inputs_reference} not pushed; the next deploy rebuilds it.[/]",
+                highlight=False,
+            )
 
 
 def _publish_base(base: base_image.BaseImage, built: str, console: Console) -> None:
