@@ -18,6 +18,9 @@ ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
 PANTS_RUN_DEPLOY = "./pants run .github/scripts/deploy_prefect_flows.py"
 # What the deploy workflows run: the same tool with one Pants start (deploy_prefect_flows.sh, docs/deploy.md).
 LAUNCHER = ".github/scripts/deploy_prefect_flows.sh"
+PANTS_SETUP = GITHUB / "actions" / "pants-setup" / "action.yaml"
+# Pants's local store, where the fresh-runner benchmark also restores it (build-support/benchmarks).
+LOCAL_STORE = "~/.cache/pants/lmdb_store"
 
 
 def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
@@ -84,6 +87,79 @@ def test_deploy_workflows_run_the_deploy_tool_with_full_history(
     assert deploy["env"]["PIPELINES_DEPLOY_ENVIRONMENT"] == environment
     assert deploy["env"]["PIPELINES_DEPLOY_CHANGED_SINCE"] == "${{ github.event.before }}"
     assert workflow["env"]["PANTS_CONFIG_FILES"] == "pants.ci.toml"
+
+
+def pants_setup() -> dict[str, Any]:
+    action = yaml.safe_load(PANTS_SETUP.read_text())
+    assert isinstance(action, dict)
+    return action
+
+
+def pants_setup_steps() -> list[dict[str, Any]]:
+    return list(pants_setup()["runs"]["steps"])
+
+
+def run_the_bound_step(home: Path, max_bytes: str) -> subprocess.CompletedProcess[str]:
+    """The pants-setup step that bounds the restored local store, run as the runner runs it."""
+    step = next(step for step in pants_setup_steps() if "bound-pants-local-store.sh" in step.get("run", ""))
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LOCAL_STORE_MAX_BYTES": max_bytes}
+    return subprocess.run(
+        ["bash", "-c", step["run"]], cwd=GITHUB.parent, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_every_job_gets_pants_through_the_setup_action() -> None:
+    for path in WORKFLOWS:
+        for name, job in load(path.name)["jobs"].items():
+            runs = " ".join(str(step.get("run", "")) for step in job["steps"])
+            if "./pants" in runs or LAUNCHER in runs:
+                uses = [step.get("uses") for step in job["steps"]]
+                assert "./.github/actions/pants-setup" in uses, f"{path.name}: job {name}"
+
+
+def test_the_setup_action_restores_the_local_store_of_the_newest_commit_and_bounds_it() -> None:
+    all_steps = pants_setup_steps()
+    caching = next(i for i, step in enumerate(all_steps) if step.get("with", {}).get("path") == LOCAL_STORE)
+    cache = all_steps[caching]
+    key = cache["with"]["key"]
+    restore_keys = cache["with"]["restore-keys"].splitlines()
+    assert cache["uses"] == "actions/cache@v4"
+    assert key.startswith("pants-lmdb-store-${{ runner.os }}-${{ hashFiles('pants.toml', ")
+    assert "3rdparty/python/pins/*.txt" in key
+    assert key.endswith("-${{ github.sha }}")
+    # The same pins first, then any store of this OS.
+    assert restore_keys == [key.removesuffix("${{ github.sha }}"), "pants-lmdb-store-${{ runner.os }}-"]
+    bounding = next(
+        i for i, step in enumerate(all_steps) if "bound-pants-local-store.sh" in step.get("run", "")
+    )
+    bootstrap = next(i for i, step in enumerate(all_steps) if step.get("run", "").startswith("./pants"))
+    assert caching < bounding < bootstrap  # the restored store is bounded before any Pants runs
+    assert all_steps[bounding]["env"] == {"LOCAL_STORE_MAX_BYTES": "${{ inputs.local-store-max-bytes }}"}
+
+
+@pytest.mark.parametrize(("cap", "kept"), [(None, True), (100_000, True), (40_000, False)])
+def test_the_bound_step_removes_a_restored_store_above_the_cap(
+    tmp_path: Path, cap: int | None, kept: bool
+) -> None:
+    default = pants_setup()["inputs"]["local-store-max-bytes"]["default"]
+    assert int(default) == 1_000_000_000
+    store = tmp_path / LOCAL_STORE.removeprefix("~/")
+    (store / "files" / "0").mkdir(parents=True)
+    # 50 kB of data and three directories (~4 kB each to `du -sb`).
+    (store / "files" / "0" / "data.mdb").write_bytes(b"\0" * 50_000)
+
+    result = run_the_bound_step(tmp_path, str(cap or default))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert store.is_dir() is kept
+    assert ("removed" in result.stdout) is not kept
+
+
+def test_the_bound_step_refuses_a_cap_that_is_not_bytes(tmp_path: Path) -> None:
+    result = run_the_bound_step(tmp_path, "1GB")
+
+    assert result.returncode == 2
+    assert "whole number of bytes" in result.stderr
 
 
 def test_no_workflow_deploys_through_pants_run() -> None:
