@@ -8,13 +8,15 @@ Not a test. For each size, in a throwaway copy with N generated pipelines (gener
   2. the previous deploy (not measured): `--pipeline P` at the base commit from the copy itself, with this
      machine's engine and caches, pushed to the registry (a runner that deployed before);
   3. "fresh": a new clone, a one-line comment (unique to this run) appended to P's tasks.py and committed,
-     only copies of the caches the workflows restore (the launcher's and Pants's named caches; an empty local
-     store, no lockfile unless the launcher keeps it in its cache, no pantsd), the second engine; the real
-     deploy tool, `--environment staging --changed-since HEAD~1`, pushing to the registry;
+     only copies of the caches the workflows restore (the launcher's, Pants's named caches and Pants's local
+     store as the previous deploy left it; no lockfile unless the launcher keeps it in its cache, no pantsd),
+     the second engine; the real deploy tool, `--environment staging --changed-since HEAD~1`, pushing to the
+     registry;
   4. "warm": the same again right after (a new comment) on the same clone, caches and engine.
 For each deploy: wall per phase, bytes uploaded to the registry, registry growth, new blobs with sizes, and
 for every layer whether its digest equals the previous deploy's. `./pants --no-pantsd --version` on the fresh
-clone (the workflow's bootstrap step) is the cold Pants start. It prints one table, a line per size, then
+clone (the workflow's bootstrap step) is the cold Pants start; the table also gives the restored local
+store's size and how long its copy took (not part of any deploy). It prints one table, a line per size, then
 `RATIOS: fresh/warm wall = X.XXx; fresh bytes pushed = N; warm bytes pushed = N;
 warm wall / cold pants start = X.XXx; layers identical = true|false` on one line (with several sizes, the
 worst of them per figure).
@@ -113,6 +115,8 @@ class SizeResult:
     pipeline: str
     total_pipelines: int = 0
     cold_start: float = 0.0
+    local_store_size: int = 0  # bytes of the restored Pants local store
+    local_store_copy: float = 0.0  # seconds its copy took (before the fresh runner's bootstrap)
     seed: DeployResult = field(default_factory=lambda: DeployResult("previous"))
     fresh: DeployResult = field(default_factory=lambda: DeployResult("fresh"))
     warm: DeployResult = field(default_factory=lambda: DeployResult("warm"))
@@ -405,7 +409,7 @@ def measure_size(
 
         # The caches the workflows restore: the named caches are copied while the previous deploy runs.
         caches = restored_caches.RestoredCaches(root / "caches")
-        if not keep_caches:  # a copy of ~1.5 GB: removed with the rest of this size's services
+        if not keep_caches:  # a copy of a few GB: removed with the rest of this size's services
             stack.callback(shutil.rmtree, caches.root, True)
         copier = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         cancel_copy = threading.Event()
@@ -428,7 +432,15 @@ def measure_size(
 
         copying.result()  # the named caches, copied meanwhile
         restored_caches.restore_launcher_cache(caches, os.environ)  # after: the deploy may add a lockfile
-        progress(size, started, f"caches the workflows restore copied to {caches.root}")
+        # As the previous deploy left it, copied whole now that none of this run's Pants processes is up.
+        store = restored_caches.restore_local_store(caches, os.environ)
+        result.local_store_size, result.local_store_copy = store.size, store.seconds
+        progress(
+            size,
+            started,
+            f"caches the workflows restore copied to {caches.root} "
+            f"(local store {decimal(store.size)} in {store.seconds:.1f} s)",
+        )
         engine = stack.enter_context(throwaway_engine())
         engine.load_image_from(os_image)
         progress(
@@ -523,6 +535,17 @@ def table(results: Sequence[SizeResult]) -> Table:
     row(
         "bootstrap before it: ./pants --no-pantsd --version = cold Pants start (s)",
         [_seconds(r.cold_start) if d is r.fresh else "-" for r, d in deploys],
+    )
+    row(
+        "Pants local store restored (size)",
+        [
+            f"{r.local_store_size} ({decimal(r.local_store_size)})" if d is r.fresh else "-"
+            for r, d in deploys
+        ],
+    )
+    row(
+        "  its copy, before the bootstrap, not in the deploy (s)",
+        [_seconds(r.local_store_copy) if d is r.fresh else "-" for r, d in deploys],
     )
     for key, label in PHASE_ROWS:
         row(label, [_seconds(d.phases.get(key)) for _, d in deploys])

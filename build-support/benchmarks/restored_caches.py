@@ -1,19 +1,23 @@
 """What a fresh CI runner has: copies of the caches the workflows restore, and nothing else (fresh_runner.py).
 
-.github/actions/pants-setup/action.yaml restores two caches: the launcher's (the Pants venv and the pex tool,
-and whatever else ./pants keeps there) and Pants's named caches (resolved distributions). Here they are copied
-from this machine's into a throwaway directory; the user's caches are only read. The Pants local store starts
-empty. Venvs are not relocatable (their scripts name the venv by absolute path), and a restored cache sits
-where the workflow saved it, so the copy rewrites the old location to the new one in symlinks and small text
-files.
+.github/actions/pants-setup/action.yaml restores three caches: the launcher's (the Pants venv and the pex
+tool, and whatever else ./pants keeps there), Pants's named caches (resolved distributions) and Pants's local
+store (lmdb_store: built pexes, sources, dependency inference; saved after every job, so it is as the previous
+deploy left it). Here they are copied from this machine's into a throwaway directory; the user's caches are
+only read. Venvs are not relocatable (their scripts name the venv by absolute path), and a restored cache sits
+where the workflow saved it, so the copy of the first two rewrites the old location to the new one in
+symlinks and small text files. The local store is copied byte for byte: it is content-addressed (a rewritten
+file would no longer match its digest) and does not refer to its own location.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,10 @@ def user_launcher_cache(env: Mapping[str, str]) -> Path:
 
 def user_named_caches(env: Mapping[str, str]) -> Path:
     return Path(env.get("PANTS_NAMED_CACHES_DIR") or user_cache_home(env) / "pants" / "named_caches")
+
+
+def user_local_store(env: Mapping[str, str]) -> Path:
+    return Path(env.get("PANTS_LOCAL_STORE_DIR") or user_cache_home(env) / "pants" / "lmdb_store")
 
 
 @dataclass(frozen=True)
@@ -64,19 +72,43 @@ def restore_named_caches(
 ) -> None:
     """Copies the named caches of ``env``'s user (pex_root: resolved distributions) into ``caches``; stops
     early once ``cancelled`` is set (the copy then runs beside other work, in a thread)."""
-    _restore(user_named_caches(env), caches.named_caches, cancelled)
+    copy = functools.partial(copy_relocated, cancelled=cancelled)
+    _restore(user_named_caches(env), caches.named_caches, copy)
 
 
 def restore_launcher_cache(caches: RestoredCaches, env: Mapping[str, str]) -> None:
     """Copies the launcher cache of ``env``'s user (Pants venv, pex tool, lockfiles by pins digest)."""
-    _restore(user_launcher_cache(env), caches.launcher)
+    _restore(user_launcher_cache(env), caches.launcher, copy_relocated)
 
 
-def _restore(source: Path, dest: Path, cancelled: threading.Event | None = None) -> None:
+@dataclass(frozen=True)
+class StoreCopy:
+    size: int  # bytes of the files copied
+    seconds: float
+
+
+def restore_local_store(caches: RestoredCaches, env: Mapping[str, str]) -> StoreCopy:
+    """Copies the local store of ``env``'s user (its lmdb databases and large immutable files) into ``caches``
+    as it is, without relocating anything. Call it while no Pants process uses that store: lmdb files copied
+    mid-write may be torn."""
+    started = time.monotonic()
+    _restore(user_local_store(env), caches.local_store, functools.partial(shutil.copytree, symlinks=True))
+    return StoreCopy(tree_size(caches.local_store), time.monotonic() - started)
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of the files under ``root`` (symlinks not followed)."""
+    return sum(
+        (Path(directory) / name).lstat().st_size for directory, _, files in os.walk(root) for name in files
+    )
+
+
+def _restore(source: Path, dest: Path, copy: Callable[[Path, Path], object]) -> None:
+    """``dest`` replaced by a copy of ``source`` (by ``copy``), or by an empty directory if there is none."""
     if dest.exists():
         shutil.rmtree(dest)
     if source.is_dir():
-        copy_relocated(source, dest, cancelled)
+        copy(source, dest)
     else:
         dest.mkdir(parents=True)
 
