@@ -5,8 +5,8 @@
 Not a test. For each size, in a throwaway copy with N generated pipelines (generate_monorepo.py):
   1. services of its own: Debian's docker-registry on 127.0.0.1 behind a byte-counting relay, a Prefect
      server (SQLite, its own home) with the work pools, an empty second Docker engine with only the OS image;
-  2. the previous deploy (not measured): `--pipeline P` at the base commit from the copy itself, with this
-     machine's engine and caches, pushed to the registry (a runner that deployed before);
+  2. the previous deploy (not measured): a change to P deployed with `--changed-since HEAD~1` from the copy
+     itself, with this machine's engine and caches, pushed to the registry (a runner that deployed before);
   3. "fresh": a new clone, a one-line comment (unique to this run) appended to P's tasks.py and committed,
      only copies of the caches the workflows restore (the launcher's, Pants's named caches and Pants's local
      store as the previous deploy left it; no lockfile unless the launcher keeps it in its cache, no pantsd),
@@ -415,15 +415,18 @@ def measure_size(
         cancel_copy = threading.Event()
         stack.callback(cancel_copy.set)  # on the way out, before the executor waits for the copy
         copying = copier.submit(restored_caches.restore_named_caches, caches, os.environ, cancel_copy)
-        # The previous deploy, by a runner that had everything: this machine's engine and caches.
+        # The previous deploy, by a runner that had everything: this machine's engine and caches. A push
+        # like the measured ones (`--changed-since`), so that the local store it leaves holds what CI's would:
+        # the plan's dependency inference over every pipeline, the pexes, the tool.
         stack.callback(change_aware.stop_pantsd, repo)
+        change_pipeline(repo, result.pipeline, "previous")
         measure_deploy(
             context,
             result.seed,
             repo,
             {**seed_environment(), **settings},
             ["docker"],
-            ["--pipeline", result.pipeline],
+            ["--changed-since", "HEAD~1"],
             None,
         )
         progress(
