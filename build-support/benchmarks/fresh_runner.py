@@ -5,14 +5,16 @@
 Not a test. For each size, in a throwaway copy with N generated pipelines (generate_monorepo.py):
   1. services of its own: Debian's docker-registry on 127.0.0.1 behind a byte-counting relay, a Prefect
      server (SQLite, its own home) with the work pools, an empty second Docker engine with only the OS image;
-  2. the previous deploy (not measured): a change to P deployed with `--changed-since HEAD~1` from the copy
-     itself, with this machine's engine and caches, pushed to the registry (a runner that deployed before);
-  3. "fresh": a new clone, a one-line comment (unique to this run) appended to P's tasks.py and committed,
-     only copies of the caches the workflows restore (the launcher's, Pants's named caches and Pants's local
-     store as the previous deploy left it; no lockfile unless the launcher keeps it in its cache, no pantsd),
-     the second engine; the real deploy tool, `--environment staging --changed-since HEAD~1`, pushing to the
-     registry;
-  4. "warm": the same again right after (a new comment) on the same clone, caches and engine.
+  2. the caches the workflows restore, copied from this machine's into one place that every runner uses
+     (the launcher's, Pants's named caches and Pants's local store), and one checkout path, as on GitHub
+     (Pants's cache keys may hold paths);
+  3. the previous deploy (not measured): a change to P deployed with `--changed-since HEAD~1` from a new
+     checkout, with those caches and this machine's engine, pushed to the registry (a runner that deployed
+     before and saved its caches);
+  4. "fresh": a new checkout at the same path, a one-line comment (unique to this run) appended to P's
+     tasks.py and committed, the caches as the previous runner left them (no pantsd), the second engine; the
+     real deploy tool, `--environment staging --changed-since HEAD~1`, pushing to the registry;
+  5. "warm": the same again right after (a new comment) on the same clone, caches and engine.
 For each deploy: wall per phase, bytes uploaded to the registry, registry growth, new blobs with sizes, and
 for every layer whether its digest equals the previous deploy's. `./pants --no-pantsd --version` on the fresh
 clone (the workflow's bootstrap step) is the cold Pants start; the table also gives the restored local
@@ -34,10 +36,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -56,7 +56,7 @@ from pipelines.common.naming import WORK_POOLS, PipelineName
 # `tests` is first-party only when ruff runs with tests/ in its sandbox: in a block of its own, it sorts the
 # same either way.
 # isort: split
-from tests.docker_engine import Engine, EngineError, throwaway_engine
+from tests.docker_engine import EngineError, throwaway_engine
 from tests.registry import RegistryUnavailable, blobs, local_registry
 from tests.workspace import REPO_ROOT, commit_all, git
 
@@ -127,8 +127,8 @@ class SizeResult:
 # --------------------------------------------------------------------------- environments
 
 
-def seed_environment() -> dict[str, str]:
-    """This machine as it is (its engine, its caches), minus the outer Pants run's own settings."""
+def machine_environment() -> dict[str, str]:
+    """This machine's environment, minus the outer Pants run's own settings."""
     return {
         key: value
         for key, value in os.environ.items()
@@ -136,14 +136,23 @@ def seed_environment() -> dict[str, str]:
     }
 
 
-def fresh_environment(caches: restored_caches.RestoredCaches, engine: Engine) -> dict[str, str]:
-    """Nothing of this machine's Pants or Docker settings: the restored caches and the second engine."""
+def runner_environment(caches: restored_caches.RestoredCaches, docker_host: str | None) -> dict[str, str]:
+    """A CI runner: none of this machine's Pants or Docker settings, the restored caches, and the engine at
+    ``docker_host`` (None: this machine's)."""
     kept = {
         key: value
-        for key, value in seed_environment().items()
-        if "PANTS" not in key and key not in {"XDG_CACHE_HOME", "DOCKER_HOST"}
+        for key, value in machine_environment().items()
+        if "PANTS" not in key
+        and key not in {"XDG_CACHE_HOME"}
+        and (docker_host is None or key != "DOCKER_HOST")
     }
-    return {**kept, **caches.env(), "DOCKER_HOST": engine.host}
+    return {**kept, **caches.env(), **({"DOCKER_HOST": docker_host} if docker_host else {})}
+
+
+def new_checkout(repo: Path, checkout: Path) -> None:
+    """A new clone of ``repo`` at ``checkout`` (what was there before is discarded, as a runner's is)."""
+    shutil.rmtree(checkout, ignore_errors=True)
+    git(repo.parent, "clone", "-q", str(repo), str(checkout))
 
 
 def deploy_settings(root: Path, registry_name: str, api_url: str, os_image: str) -> dict[str, str]:
@@ -407,42 +416,47 @@ def measure_size(
         )
         progress(size, started, f"registry {registry} (relay :{relay.port}), Prefect {server.api_url}")
 
-        # The caches the workflows restore: the named caches are copied while the previous deploy runs.
+        # The caches the workflows save and restore, at one path for every runner (as ~/.cache on GitHub's):
+        # copies of this machine's, then used by the previous runner, then by the fresh one.
         caches = restored_caches.RestoredCaches(root / "caches")
         if not keep_caches:  # a copy of a few GB: removed with the rest of this size's services
             stack.callback(shutil.rmtree, caches.root, True)
-        copier = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        cancel_copy = threading.Event()
-        stack.callback(cancel_copy.set)  # on the way out, before the executor waits for the copy
-        copying = copier.submit(restored_caches.restore_named_caches, caches, os.environ, cancel_copy)
-        # The previous deploy, by a runner that had everything: this machine's engine and caches. A push
-        # like the measured ones (`--changed-since`), so that the local store it leaves holds what CI's would:
-        # the plan's dependency inference over every pipeline, the pexes, the tool.
-        stack.callback(change_aware.stop_pantsd, repo)
+        restored_caches.restore_named_caches(caches, os.environ)
+        restored_caches.restore_launcher_cache(caches, os.environ)
+        restored_caches.restore_local_store(caches, os.environ)
+        # Every runner checks the repository out at the same path ($GITHUB_WORKSPACE): Pants's cache keys
+        # may hold paths, so the previous runner and the fresh one use the same checkout path and caches.
+        checkout = root / "checkout"
+        stack.callback(change_aware.stop_pantsd, checkout)
+        # The previous deploy, by a runner that deployed before: a push like the measured ones
+        # (`--changed-since`), with this machine's engine, so the caches it leaves hold what CI's would (the
+        # plan's dependency inference over every pipeline, the pexes, the tool).
         change_pipeline(repo, result.pipeline, "previous")
+        new_checkout(repo, checkout)
         measure_deploy(
             context,
             result.seed,
-            repo,
-            {**seed_environment(), **settings},
+            checkout,
+            {**runner_environment(caches, None), **settings},
             ["docker"],
             ["--changed-since", "HEAD~1"],
             None,
         )
+        change_aware.stop_pantsd(checkout)
         progress(
             size, started, f"previous deploy (not measured) {result.seed.wall:.1f} s, tag {result.seed.tag}"
         )
-
-        copying.result()  # the named caches, copied meanwhile
-        restored_caches.restore_launcher_cache(caches, os.environ)  # after: the deploy may add a lockfile
-        # As the previous deploy left it, copied whole now that none of this run's Pants processes is up.
-        store = restored_caches.restore_local_store(caches, os.environ)
+        # What the fresh runner downloads: the local store as the previous job saved it (its copy time is the
+        # stand-in for the cache restore; not part of any deploy).
+        probe = restored_caches.RestoredCaches(root / "store-probe")
+        store = restored_caches.restore_local_store(probe, {"PANTS_LOCAL_STORE_DIR": str(caches.local_store)})
+        shutil.rmtree(probe.root, ignore_errors=True)
         result.local_store_size, result.local_store_copy = store.size, store.seconds
         progress(
             size,
             started,
-            f"caches the workflows restore copied to {caches.root} "
-            f"(local store {decimal(store.size)} in {store.seconds:.1f} s)",
+            f"caches the previous runner saved, in {caches.root} "
+            f"(local store {decimal(store.size)}, copied in {store.seconds:.1f} s)",
         )
         engine = stack.enter_context(throwaway_engine())
         engine.load_image_from(os_image)
@@ -452,11 +466,9 @@ def measure_size(
             f"second engine {engine.host} on bridge {engine.bridge} ({engine.subnet}), OS image loaded",
         )
 
-        clone = root / "fresh"
-        shutil.rmtree(clone, ignore_errors=True)
-        git(root, "clone", "-q", str(repo), str(clone))
-        stack.callback(change_aware.stop_pantsd, clone)
-        env = {**fresh_environment(caches, engine), **settings}
+        clone = checkout
+        new_checkout(repo, clone)
+        env = {**runner_environment(caches, engine.host), **settings}
         docker = ["docker", "--host", engine.host]
         cold = deploy_phases.run_timed(
             ["./pants", "--no-pantsd", "--version"], clone, env, root / "cold-start.log", 900
@@ -674,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in result.notes:
             print(f"[N={result.size}] note: {note}")
         print(
-            f"[N={result.size}] previous deploy (machine engine and caches, not measured): "
+            f"[N={result.size}] previous deploy (machine engine, the restored caches; not measured): "
             f"{result.seed.wall:.1f} s, "
             f"{result.seed.uploaded} bytes uploaded; whole size took {result.seconds:.0f} s"
         )
