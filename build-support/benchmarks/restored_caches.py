@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,13 +66,9 @@ class RestoredCaches:
         }
 
 
-def restore_named_caches(
-    caches: RestoredCaches, env: Mapping[str, str], cancelled: threading.Event | None = None
-) -> None:
-    """Copies the named caches of ``env``'s user (pex_root: resolved distributions) into ``caches``; stops
-    early once ``cancelled`` is set (the copy then runs beside other work, in a thread)."""
-    copy = functools.partial(copy_relocated, cancelled=cancelled)
-    _restore(user_named_caches(env), caches.named_caches, copy)
+def restore_named_caches(caches: RestoredCaches, env: Mapping[str, str]) -> None:
+    """Copies the named caches of ``env``'s user (pex_root: resolved distributions) into ``caches``."""
+    _restore(user_named_caches(env), caches.named_caches, copy_relocated)
 
 
 def restore_launcher_cache(caches: RestoredCaches, env: Mapping[str, str]) -> None:
@@ -113,14 +108,12 @@ def _restore(source: Path, dest: Path, copy: Callable[[Path, Path], object]) -> 
         dest.mkdir(parents=True)
 
 
-def copy_relocated(source: Path, dest: Path, cancelled: threading.Event | None = None) -> None:
+def copy_relocated(source: Path, dest: Path) -> None:
     """Copies ``source`` to ``dest`` as if it had been saved from ``dest``: ``source``'s absolute path becomes
     ``dest``'s in symlink targets and small text files (venv scripts' shebangs, interpreter records)."""
     old, new = str(source), str(dest)
     old_bytes, new_bytes = old.encode(), new.encode()
     for directory, dirs, files in os.walk(source):
-        if cancelled is not None and cancelled.is_set():
-            return
         target_dir = dest / Path(directory).relative_to(source)
         target_dir.mkdir(parents=True, exist_ok=True)
         for name in [*dirs, *files]:
