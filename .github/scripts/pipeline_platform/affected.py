@@ -4,23 +4,29 @@ A pipeline whose ``:image`` target is affected gets its image rebuilt and its de
 whose only affected target is ``:deployments`` (its prefect.yaml) only gets its deployments registered. The
 reason given for each is a dependency path from a changed target to the pipeline's target, found in the same
 graph Pants used (the shortest one, as ``./pants paths`` lists them).
+
+A change confined to pipeline directories is answered from the graph of those directories alone: the
+dependency rules (pipelines/BUILD) let no other pipeline and not pipelines/common depend on a pipeline's
+files, so no target outside them can lead to another pipeline's image or deployments, and the walk of the
+whole repository (its cost grows with the number of pipelines) would find nothing more.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
-from pipeline_platform.pants import TargetGraph, peek_all, peek_changed
+from pipeline_platform.pants import TargetGraph, peek, peek_all, peek_changed
 from pipeline_platform.repo import DEPLOYMENTS_FILE, PIPELINES_DIR, changed_files, pipeline_names
 from pipelines.common.naming import PIPELINE_DIR_PATTERN, NamingError, PipelineName
 
 # Files that change what Pants builds but that `--changed-since` cannot see: any change to them means every
 # pipeline is affected.
 INVISIBLE_TO_PANTS = ("pants", "pants.toml", "pants.ci.toml", "build-support/macros/*")
+WHOLE_REPOSITORY = "the whole repository"
 
 
 class Action(enum.Enum):
@@ -66,6 +72,8 @@ class Plan:
     changed_files: tuple[str, ...] = ()
     removed_pipelines: tuple[str, ...] = ()
     unowned_files: tuple[str, ...] = ()
+    # The part of the target graph walked: the whole repository, or the changed pipelines' directories.
+    scope: str = WHOLE_REPOSITORY
 
     @property
     def to_build(self) -> tuple[AffectedPipeline, ...]:
@@ -113,15 +121,57 @@ def parse_pipeline_name(name: str) -> PipelineName:
 
 
 def plan_since(repo: Path, since: str, description: str | None = None) -> Plan:
-    """Pipelines affected by the changes between ``since`` and the working tree (one Pants run)."""
+    """Pipelines affected by the changes between ``since`` and the working tree (one Pants run).
+
+    When every changed file is an existing file of a pipeline directory (no BUILD file: Pants counts every
+    target a changed BUILD file declares as changed), only those directories' graph is walked.
+    """
     files = changed_files(repo, since)
     description = description or f"changes since {since[:12]}"
     if invisible := _invisible_to_pants(files):
         return _everything(repo, description, files, invisible)
     if not files:
         return Plan(description, ())
-    graph = peek_changed(repo, since)
-    return _plan_from_graph(repo, graph, files, description)
+    if directories := confining_pipeline_dirs(repo, files):
+        return plan_within(repo, directories, files, description)
+    return plan_since_whole_repo(repo, since, files, description)
+
+
+def plan_since_whole_repo(repo: Path, since: str, files: Sequence[str], description: str) -> Plan:
+    """``files`` changed since ``since``: their targets and all their transitive dependents in the repo."""
+    return _plan_from_graph(repo, peek_changed(repo, since), files, description)
+
+
+def plan_within(repo: Path, directories: Sequence[str], files: Sequence[str], description: str) -> Plan:
+    """``files`` changed, all inside the pipeline ``directories``: the plan from those directories' graph.
+
+    The BUILD files above them (pipelines/ and the root) are read too, since their targets may own a
+    pipeline's files (pipelines:deployment-specs does): the owners found are then the ones Pants would find.
+    """
+    specs = [f"{directory}::" for directory in directories]
+    graph = peek(repo, *specs, f"{PIPELINES_DIR}:", "//:")
+    return replace(_plan_from_dependents(repo, graph, files, description), scope=" ".join(specs))
+
+
+def confining_pipeline_dirs(repo: Path, files: Iterable[str]) -> list[str]:
+    """The pipeline directories holding ``files``; [] if one is outside them, deleted or a BUILD file."""
+    directories = set()
+    for file in files:
+        parts = Path(file).parts
+        if (
+            len(parts) < 3
+            or parts[0] != PIPELINES_DIR
+            or not PIPELINE_DIR_PATTERN.match(parts[1])
+            or parts[-1] == "BUILD"
+            or parts[-1].startswith("BUILD.")
+            or not (repo / file).is_file()
+        ):
+            return []
+        directory = Path(PIPELINES_DIR, parts[1])
+        if not ((repo / directory / DEPLOYMENTS_FILE).is_file() and (repo / directory / "BUILD").is_file()):
+            return []
+        directories.add(directory.as_posix())
+    return sorted(directories)
 
 
 def plan_for_files(
@@ -136,9 +186,13 @@ def plan_for_files(
     if invisible := _invisible_to_pants(relative):
         return _everything(repo, description, relative, invisible)
     graph = graph if graph is not None else peek_all(repo)
-    roots = graph.owners(relative)
-    affected = graph.subgraph(graph.transitive_dependents(roots))
-    return _plan_from_graph(repo, affected, relative, description)
+    return _plan_from_dependents(repo, graph, relative, description)
+
+
+def _plan_from_dependents(repo: Path, graph: TargetGraph, files: Sequence[str], description: str) -> Plan:
+    """The plan from ``graph`` holding (at least) the owners of ``files`` and all their dependents."""
+    affected = graph.subgraph(graph.transitive_dependents(graph.owners(files)))
+    return _plan_from_graph(repo, affected, files, description)
 
 
 def _plan_from_graph(repo: Path, graph: TargetGraph, files: Sequence[str], description: str) -> Plan:

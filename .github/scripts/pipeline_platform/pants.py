@@ -203,4 +203,9 @@ def peek_changed(repo: Path, since: str) -> TargetGraph:
 
 def peek_all(repo: Path) -> TargetGraph:
     """Every target of the repository with its dependencies, in one Pants run."""
-    return TargetGraph.from_peek(run_pants(repo, "peek", "::"))
+    return peek(repo, "::")
+
+
+def peek(repo: Path, *specs: str) -> TargetGraph:
+    """The targets ``specs`` name (``dir::``, ``dir:``, addresses) and their dependencies, in one run."""
+    return TargetGraph.from_peek(run_pants(repo, "peek", *specs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline_platform.affected import Plan
+from pipeline_platform.affected import WHOLE_REPOSITORY, Plan
 from pipeline_platform.images import planned_reference
 from pipeline_platform.spec import PipelineSpec, Problem
 from pipeline_platform.summary import Report
@@ -42,6 +42,11 @@ def plan_report(
         more = len(plan.changed_files) - MAX_LISTED_FILES
         notes.append(
             f"{len(plan.changed_files)} changed file(s): {listed}" + (f" and {more} more" if more > 0 else "")
+        )
+    if plan.scope != WHOLE_REPOSITORY:
+        notes.append(
+            f"dependency graph walked: {plan.scope} only (the dependency rules keep every other pipeline"
+            " from depending on them)"
         )
     if plan.unowned_files:
         notes.append(f"owned by no target, so they deploy nothing: {', '.join(plan.unowned_files)}")
@@ -95,5 +100,6 @@ def plan_json(
         "changed_files": list(plan.changed_files),
         "unowned_files": list(plan.unowned_files),
         "removed_pipelines": list(plan.removed_pipelines),
+        "scope": plan.scope,
         "pipelines": pipelines,
     }
