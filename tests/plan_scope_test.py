@@ -1,5 +1,6 @@
 """A change confined to pipeline directories is planned from their graph alone, and the plan is the one the
-walk of the whole repository gives; any other change still walks the whole repository."""
+walk of the whole repository gives; any other change still walks the whole repository. What makes it exact,
+pipelines/BUILD's rules that nothing outside a pipeline depends on it, is checked by Pants."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.affected import WHOLE_REPOSITORY, Action, plan_since, plan_since_whole_repo
-from pipeline_platform.pants import private_daemon
+from pipeline_platform.pants import PantsError, private_daemon, run_pants
 from pipeline_platform.repo import changed_files
 from tests.workspace import copy_repo, git
 
@@ -61,7 +62,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def clean_repo(repo: Path) -> Iterator[Path]:
     yield repo
     git(repo, "reset", "-q", "--hard", "HEAD")
-    git(repo, "clean", "-q", "-fd", "--", "pipelines")
+    git(repo, "clean", "-q", "-fd")
 
 
 @pytest.mark.parametrize(
@@ -130,3 +131,27 @@ def test_any_other_change_walks_the_whole_repository(
 
     assert plan.scope == WHOLE_REPOSITORY
     assert set(plan.names()) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        pytest.param(
+            "tests/borrowed_test.py", "from pipelines.rj_smtr__gps_brt import tasks\n", id="a-repo-test"
+        ),
+        pytest.param(
+            "pipelines/common/borrowed.py", "from pipelines.rj_smtr__gps_brt import tasks\n", id="common"
+        ),
+        pytest.param(
+            f"{ALERTA}/borrowed.py", "from pipelines.rj_smtr__gps_brt import tasks\n", id="a-pipeline"
+        ),
+    ],
+)
+def test_nothing_outside_a_pipeline_may_depend_on_it(clean_repo: Path, path: str, source: str) -> None:
+    create(path, source)(clean_repo)
+
+    with pytest.raises(PantsError) as denied:
+        run_pants(clean_repo, "dependencies", path)
+
+    assert "DependencyRuleActionDeniedError" in str(denied.value)
+    assert f"{GPS}/tasks.py:src" in str(denied.value)
