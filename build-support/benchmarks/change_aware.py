@@ -107,6 +107,24 @@ def importers(repo: Path, pattern: str) -> set[str]:
     return found
 
 
+def importers_of_module(repo: Path, module: str) -> set[str]:
+    """Pipelines importing ``module`` directly or through other pipelines/common modules (a grep too)."""
+    modules = {module}
+    common = repo / "pipelines/common"
+    sources = [path for path in common.glob("*.py") if not path.name.endswith("_test.py")]
+    while True:
+        pattern = re.compile(_import_pattern(modules), re.M)
+        found = {f"pipelines.common.{path.stem}" for path in sources if pattern.search(path.read_text())}
+        if found <= modules:
+            return importers(repo, _import_pattern(modules))
+        modules |= found
+
+
+def _import_pattern(modules: set[str]) -> str:
+    forms = (rf"^from {re.escape(name)} import|^import {re.escape(name)}\b" for name in sorted(modules))
+    return "|".join(forms)
+
+
 def bump_tenacity(repo: Path) -> None:
     pattern = re.compile(r"^(#   )?tenacity==(\S+)$", re.M)
     for path in [repo / "3rdparty/python/constraints.txt", repo / "3rdparty/python/pins/tenacity.txt"]:
@@ -123,7 +141,7 @@ def scenarios() -> list[Scenario]:
             "shared_module",
             "pipelines/common/db.py",
             (lambda repo: append(repo / "pipelines/common/db.py", "\nBENCH_CHANGE = 1\n"),),
-            lambda repo: importers(repo, r"^from pipelines\.common\.db import|^import pipelines\.common\.db"),
+            lambda repo: importers_of_module(repo, "pipelines.common.db"),
         ),
         Scenario(
             "pin",
