@@ -6,9 +6,8 @@ reason given for each is a dependency path from a changed target to the pipeline
 graph Pants used (the shortest one, as ``./pants paths`` lists them).
 
 A change confined to pipeline directories is answered from the graph of those directories alone: the
-dependency rules (pipelines/BUILD) let no other pipeline and not pipelines/common depend on a pipeline's
-files, so no target outside them can lead to another pipeline's image or deployments, and the walk of the
-whole repository (its cost grows with the number of pipelines) would find nothing more.
+dependents rules of pipelines/BUILD let nothing outside a pipeline's directory depend on its targets, so the
+walk of the whole repository (its cost grows with the number of pipelines) would find nothing more.
 """
 
 from __future__ import annotations
@@ -20,7 +19,13 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from pipeline_platform.pants import TargetGraph, peek, peek_all, peek_changed
-from pipeline_platform.repo import DEPLOYMENTS_FILE, PIPELINES_DIR, changed_files, pipeline_names
+from pipeline_platform.repo import (
+    DEPLOYMENTS_FILE,
+    PIPELINES_DIR,
+    changed_files,
+    pipeline_dirs,
+    pipeline_names,
+)
 from pipelines.common.naming import PIPELINE_DIR_PATTERN, NamingError, PipelineName
 
 # Files that change what Pants builds but that `--changed-since` cannot see: any change to them means every
@@ -155,22 +160,20 @@ def plan_within(repo: Path, directories: Sequence[str], files: Sequence[str], de
 
 def confining_pipeline_dirs(repo: Path, files: Iterable[str]) -> list[str]:
     """The pipeline directories holding ``files``; [] if one is outside them, deleted or a BUILD file."""
+    known = {path.name for path in pipeline_dirs(repo) if (path / "BUILD").is_file()}
     directories = set()
     for file in files:
         parts = Path(file).parts
         if (
             len(parts) < 3
             or parts[0] != PIPELINES_DIR
-            or not PIPELINE_DIR_PATTERN.match(parts[1])
+            or parts[1] not in known
             or parts[-1] == "BUILD"
             or parts[-1].startswith("BUILD.")
             or not (repo / file).is_file()
         ):
             return []
-        directory = Path(PIPELINES_DIR, parts[1])
-        if not ((repo / directory / DEPLOYMENTS_FILE).is_file() and (repo / directory / "BUILD").is_file()):
-            return []
-        directories.add(directory.as_posix())
+        directories.add(f"{PIPELINES_DIR}/{parts[1]}")
     return sorted(directories)
 
 
