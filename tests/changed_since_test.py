@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workspace import commit_all, copy_repo, git, pants
+from repo_testing.workspace import commit_all, copy_repo, git, pants
 
 # `list` needs no lockfile; skipping its derivation keeps a pin change from triggering a ~1 min resolve.
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
@@ -103,8 +103,8 @@ def test_prefect_yaml_change_marks_deployments_but_not_the_image(clean_repo: Pat
     assert affected(clean_repo) == {
         "pipelines/rj_smtr__gps_brt:deployments",
         "pipelines/rj_smtr__gps_brt/prefect.yaml:../deployment-specs",
-        ".github/scripts/pipeline_platform:tests",
-        ".github/scripts/pipeline_platform/manifests_test.py:tests",
+        "tools/pipeline_platform:tests",
+        "tools/pipeline_platform/manifests_test.py:tests",
     }
 
 

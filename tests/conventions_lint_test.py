@@ -1,7 +1,7 @@
 """`./pants lint` fails on broken conventions, naming the file and the reason: broken examples in a copy
 of the repository, checked by one nested Pants run of the two linters of pants-plugins/pipeline_lint.
 
-The rules themselves are tested one by one, fast, beside the checker (.github/scripts/pipeline_conventions).
+The rules themselves are tested one by one, fast, beside the checker (tools/pipeline_conventions).
 This proves that the lint goal runs them, and the visibility rules of pipelines/BUILD, only Pants checks.
 """
 
@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.workspace import commit_all, copy_repo, pants
+from repo_testing.workspace import commit_all, copy_repo, pants
 
 # Assembled at run time, so this file holds no secret for the repository's own scan.
 PRIVATE_KEY = (

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.local_server import stop_local_server
-from tests.deploy_support import (
+from repo_testing.deploy_support import (
     MINIMAL_PIPELINE,
     NO_DOCKER,
     Registered,
@@ -27,7 +27,7 @@ from tests.deploy_support import (
     read_deployments,
     run_script,
 )
-from tests.workspace import commit_all, copy_repo, git, pants
+from repo_testing.workspace import commit_all, copy_repo, git, pants
 
 SMTR = "rj-smtr--gps-brt--staging"
 COR = "rj-cor--alertario-precipitacao--staging"
@@ -216,7 +216,7 @@ def test_a_docs_change_deploys_nothing_through_pants_run(world: World) -> None:
     result = pants(
         world.repo,
         "run",
-        ".github/scripts/deploy_prefect_flows.py",
+        "tools/deploy_prefect_flows.py",
         "--",
         "--environment",
         "staging",

@@ -25,7 +25,7 @@ from pipeline_platform.local_server import LocalServer, ensure_local_server, sto
 from pipeline_platform.register import RetryPolicy, register_pipeline
 from pipeline_platform.repo import pipeline_dirs
 from pipeline_platform.spec import PipelineSpec, load_pipeline
-from tests.deploy_support import (
+from repo_testing.deploy_support import (
     NO_DOCKER,
     KillingProxy,
     add_minimal_pipeline,
@@ -33,7 +33,7 @@ from tests.deploy_support import (
     read_deployments,
     run_script,
 )
-from tests.workspace import commit_all, copy_repo
+from repo_testing.workspace import commit_all, copy_repo
 
 ORDER = [
     "rj_cor__alertario_precipitacao",

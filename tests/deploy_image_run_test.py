@@ -20,9 +20,9 @@ from prefect.utilities.dockerutils import docker_client
 from pipeline_platform.images import docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL
 from pipeline_platform.local_server import stop_local_server
-from tests.deploy_support import free_port, read_deployments, run_script
-from tests.registry import RegistryUnavailable, local_registry
-from tests.workspace import commit_all, copy_repo, git
+from repo_testing.deploy_support import free_port, read_deployments, run_script
+from repo_testing.registry import RegistryUnavailable, local_registry
+from repo_testing.workspace import commit_all, copy_repo, git
 
 DEPLOYMENT = "rj-smtr--gps-brt--staging"
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.images import docker_unavailable_reason, seed_layers
-from tests.ci import skip_or_fail
-from tests.deploy_support import free_port
-from tests.docker_engine import Engine, EngineError, throwaway_engine
-from tests.registry import RegistryUnavailable, blobs, local_registry
-from tests.workspace import commit_all, copy_repo, pants
+from repo_testing.ci import skip_or_fail
+from repo_testing.deploy_support import free_port
+from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
+from repo_testing.registry import RegistryUnavailable, blobs, local_registry
+from repo_testing.workspace import commit_all, copy_repo, pants
 
 PIPELINE = "rj_smtr__gps_brt"
 IMAGE = "rj-smtr--gps-brt"

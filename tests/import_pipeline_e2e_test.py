@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.common.naming import PipelineName
-from tests import import_fixtures
-from tests.ci import skip_or_fail
-from tests.workspace import commit_all, copy_repo, pants
+from repo_testing import import_fixtures
+from repo_testing.ci import skip_or_fail
+from repo_testing.workspace import commit_all, copy_repo, pants
 
 DUMP = "rj_smdu__dump_db_licencas"
 API = "rj_cor__api_boletim"
@@ -35,7 +35,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
     old = tmp_path_factory.mktemp("old") / "pipelines"
     old.mkdir()
     sources = [import_fixtures.dump_with_many_tables(old), import_fixtures.api_with_extra_requirements(old)]
-    result = pants(repo, "run", "build-support/import_pipeline.py", "--", *(str(path) for path in sources))
+    result = pants(repo, "run", "tools/import_pipeline.py", "--", *(str(path) for path in sources))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     commit_all(repo, "imported pipelines")

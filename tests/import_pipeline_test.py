@@ -1,4 +1,4 @@
-"""The importer (.github/scripts/pipeline_import, run as build-support/import_pipeline.py) on pipelines of the
+"""The importer (tools/pipeline_import, run as tools/import_pipeline.py) on pipelines of the
 old layout, in a small repo copy.
 
 The imported prefect.yaml files must pass the repository's validator; `./pants lint check test` on imported
@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 import yaml
-from pipeline_import import cli
 from rich.console import Console
 
+from pipeline_import import cli
 from pipeline_platform.pools import load_pool_templates
 from pipeline_platform.spec import validate_pipeline
 from pipelines.common.naming import SECRET_NAMES
-from tests import import_fixtures
-from tests.workspace import REPO_ROOT
+from repo_testing import import_fixtures
+from repo_testing.workspace import REPO_ROOT
 
 # What the importer reads and writes in a repository.
 REPO_PARTS = (
     "templates",
-    ".github/work-pools",
+    "infra/work-pools",
     "3rdparty/python/requirements.txt",
     "3rdparty/python/constraints.txt",
     "3rdparty/python/BUILD",
@@ -215,7 +215,7 @@ def test_an_api_capture_keeps_its_code_and_brings_its_requirements(old: Path, re
     )  # sorted by ruff
     requirements = (repo / "3rdparty/python/requirements.txt").read_text()
     assert requirements.endswith(
-        f"# Imported pipelines (build-support/import_pipeline.py)\n{import_fixtures.EXTRA_REQUIREMENT}\n"
+        f"# Imported pipelines (tools/import_pipeline.py)\n{import_fixtures.EXTRA_REQUIREMENT}\n"
     )
     assert '    "humanize",\n]' in (repo / "3rdparty/python/BUILD").read_text()
     prod = result.deployments(name)["rj-cor--api-boletim--prod"]

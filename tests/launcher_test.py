@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workspace import REPO_ROOT, copy_repo, pants
+from repo_testing.workspace import REPO_ROOT, copy_repo, pants
 
 
 def _launcher_copy(tmp_path: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.pants import DAEMON_DIR_ENV, private_daemon, run_pants
-from tests.workspace import copy_repo
+from repo_testing.workspace import copy_repo
 
 # `list`/`peek` need no lockfile; skipping its derivation keeps the test to Pants's own start-up.
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
@@ -112,7 +112,7 @@ def test_the_launcher_runs_a_deploy_on_one_daemon_and_leaves_none(repo: Path) ->
     try:
         result = subprocess.run(
             [
-                str(repo / ".github/scripts/deploy_prefect_flows.sh"),
+                str(repo / "tools/deploy_prefect_flows.sh"),
                 *("--environment", "staging", "--changed-since", "HEAD", "--dry-run"),
             ],
             cwd=repo,

@@ -17,8 +17,8 @@ import pytest
 
 from pipeline_platform.images import build_failure_cause, docker_unavailable_reason
 from pipeline_platform.local_server import stop_local_server
-from tests.deploy_support import free_port, run_script
-from tests.workspace import REPO_ROOT, copy_repo, pants
+from repo_testing.deploy_support import free_port, run_script
+from repo_testing.workspace import REPO_ROOT, copy_repo, pants
 
 SCRIPT = REPO_ROOT / "build-support" / "docker" / "os-image.sh"
 OFFLINE_TAG = "rio-pipelines/os:bookworm-python3.11"

@@ -13,7 +13,7 @@ import pytest
 from pipeline_platform.affected import WHOLE_REPOSITORY, Action, plan_since, plan_since_whole_repo
 from pipeline_platform.pants import PantsError, private_daemon, run_pants
 from pipeline_platform.repo import changed_files
-from tests.workspace import copy_repo, git
+from repo_testing.workspace import copy_repo, git
 
 GPS = "pipelines/rj_smtr__gps_brt"
 DUMP = "pipelines/rj_segovi__dump_db_1746"

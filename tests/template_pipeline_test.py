@@ -17,8 +17,8 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from pipelines.common.naming import PipelineName
-from tests.ci import skip_or_fail
-from tests.workspace import REPO_ROOT, commit_all, copy_repo, pants
+from repo_testing.ci import skip_or_fail
+from repo_testing.workspace import REPO_ROOT, commit_all, copy_repo, pants
 
 # The longest name the template accepts (its deployment names stay within 63 characters): the generated code
 # must still be formatted and linted clean.

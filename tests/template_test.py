@@ -13,10 +13,10 @@ import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
 from cookiecutter.main import cookiecutter
-from pipeline_conventions.secret_scan import BASELINE_FILE, scan
 
+from pipeline_conventions.secret_scan import BASELINE_FILE, scan
 from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS, NamingError, PipelineName
-from tests.workspace import REPO_ROOT
+from repo_testing.workspace import REPO_ROOT
 
 TEMPLATE = REPO_ROOT / "templates"
 ANSWERS = {
@@ -257,7 +257,7 @@ def test_rendering_outside_pipelines_is_rejected(tmp_path: Path, capfd: pytest.C
 
 
 def load_new_pipeline_script() -> ModuleType:
-    path = REPO_ROOT / "build-support" / "new_pipeline.py"
+    path = REPO_ROOT / "tools" / "new_pipeline.py"
     spec = importlib.util.spec_from_file_location("new_pipeline", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""Two linters for `./pants lint`, both running the checker in .github/scripts/pipeline_conventions:
+"""Two linters for `./pants lint`, both running the checker in tools/pipeline_conventions:
 
 - `pipeline-conventions`: for every directory of pipelines/ holding a file the specs select, its name, its
   required files and its prefect.yaml (pipeline_conventions.check pipelines ...), plus the visibility rules
@@ -41,13 +41,13 @@ class PipelineConventions(Subsystem):
 
     skip = SkipOption("lint")
     checker = StrOption(
-        default=".github/scripts/pipeline_conventions/check.py",
+        default="tools/pipeline_conventions/check.py",
         help="Address of the checker's Python source (its module is run as the checker).",
         advanced=True,
     )
     pipelines_dir = StrOption(default="pipelines", help="Directory holding one directory per pipeline.")
     inputs = StrListOption(
-        default=[".github/work-pools/*.json"],
+        default=["infra/work-pools/*.json"],
         help="Files outside the pipelines' directories that the checks read (globs, from the build root).",
         advanced=True,
     )

@@ -1,4 +1,0 @@
-"""The importer of pipelines from the city's old repository layout (docs/importar.md).
-
-Its entry point is build-support/import_pipeline.py (``cli.main``); ``importer`` imports one directory.
-"""

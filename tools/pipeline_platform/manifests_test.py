@@ -1,0 +1,195 @@
+"""Every deployment of every pipeline, rendered into the Job the real Kubernetes worker would submit.
+
+The deployments are registered on a real (test) Prefect server by the deploy tool's own code, with the work
+pools created from the committed templates; each one gets a flow run, and prefect-kubernetes's
+``KubernetesWorkerJobConfiguration.resolve_for_flow_run`` (what the worker calls) builds its Job, which must
+be valid for Kubernetes 1.28 to 1.31 in kubernetes-validate's strict mode and carry the hardening.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prefect.client.orchestration import PrefectClient
+
+from pipeline_platform.deploy import load_specs
+from pipeline_platform.images import ImageResult, ImageStatus, planned_reference
+from pipeline_platform.manifests import KUBERNETES_VERSIONS, bundled_versions, manifest_problems
+from pipeline_platform.pools import (
+    KubernetesJob,
+    apply_pools,
+    load_pool_templates,
+    render_flow_run_job,
+    render_job,
+)
+from pipeline_platform.register import RetryPolicy, register_deployment, register_pipeline
+from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.spec import DeploymentSpec, PipelineSpec
+from pipeline_platform.testing import run_with_client as run
+from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS
+
+REPO = Path(__file__).parents[2]
+TAG = "0a1b2c3"
+# Pipelines as the sandbox holds them (pipelines:deployment-specs brings every prefect.yaml and flow file).
+PIPELINES = [path.name for path in pipeline_dirs(REPO)]
+FAST = RetryPolicy(attempts=2, initial_seconds=0.05, max_seconds=0.1)
+
+
+def image_user() -> tuple[int, int]:
+    """The root Dockerfile's ``USER uid:gid`` (the user every pipeline image runs as)."""
+    match = re.search(r"^USER (\d+):(\d+)\s*$", (REPO / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, "the root Dockerfile has no numeric USER uid:gid"
+    return int(match[1]), int(match[2])
+
+
+@pytest.fixture(scope="module")
+def specs(prefect_harness: None) -> dict[str, PipelineSpec]:
+    """Every pipeline, loaded as the deploy tool loads it, registered in both environments; pools applied."""
+    loaded, problems = load_specs(REPO, PIPELINES)
+    assert not problems, problems
+    run(lambda client: apply_pools(client, load_pool_templates(REPO)))
+
+    async def register_all(client: PrefectClient) -> None:
+        for spec in loaded.values():
+            image = ImageResult(spec.pipeline, planned_reference(spec.pipeline, TAG, None), ImageStatus.BUILT)
+            for environment in ENVIRONMENTS:
+                outcome = await register_pipeline(client, spec, environment, image, TAG, FAST)
+                assert outcome.ok, outcome
+
+    run(register_all)
+    return loaded
+
+
+async def flow_run_job(client: PrefectClient, deployment: DeploymentSpec) -> KubernetesJob:
+    """The Job the worker would submit for a new flow run of the registered ``deployment``."""
+    registered = await client.read_deployment_by_name(deployment.full_name)
+    flow_run = await client.create_flow_run_from_deployment(registered.id)
+    work_pool = await client.read_work_pool(deployment.work_pool)
+    return await render_flow_run_job(client, flow_run, work_pool)
+
+
+def job_of(deployment: DeploymentSpec) -> KubernetesJob:
+    return run(lambda client: flow_run_job(client, deployment))
+
+
+def test_the_pinned_kubernetes_validate_ships_a_schema_for_every_checked_version() -> None:
+    assert set(KUBERNETES_VERSIONS) <= set(bundled_versions())
+    assert manifest_problems({"apiVersion": "batch/v1", "kind": "Job"}, ["1.24"]) == [
+        "Kubernetes 1.24: no schema bundled in kubernetes-validate"
+    ]
+
+
+def test_every_pipeline_of_the_repository_is_checked() -> None:
+    assert PIPELINES, "no pipeline found in the sandbox: check the BUILD dependencies"
+    assert all((REPO / "pipelines" / name / "prefect.yaml").is_file() for name in PIPELINES)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_the_worker_builds_a_valid_hardened_job_for_every_deployment(
+    specs: dict[str, PipelineSpec], pipeline: str, environment: str
+) -> None:
+    deployments = specs[pipeline].for_environment(environment)
+    assert deployments, f"{pipeline} has no {environment} deployment"
+    uid, gid = image_user()
+    for deployment in deployments:
+        job = job_of(deployment)
+
+        assert manifest_problems(job.manifest) == [], deployment.name
+        job_spec = job.manifest["spec"]
+        pod = job_spec["template"]["spec"]
+        container = pod["containers"][0]
+        assert pod["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": uid,
+            "runAsGroup": gid,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["serviceAccountName"] == "default"
+        assert container["envFrom"] == [{"secretRef": {"name": SECRET_NAMES[environment]}}]
+        assert container["image"] == planned_reference(deployment.pipeline, TAG, None)
+        assert container["args"] == ["prefect", "flow-run", "execute"]
+        assert (job_spec["completions"], job_spec["parallelism"]) == (1, 1)
+        assert job.namespace == job.manifest["metadata"]["namespace"] == "prefect"
+
+
+# --- The checks above can fail: what a real worker or cluster would reject is caught.
+
+
+def pod_spec(template: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"]
+    return spec
+
+
+def rendered(template: dict[str, Any], **variables: Any) -> KubernetesJob:
+    values = {"image": f"rj-teste--exemplo:{TAG}", "secretName": SECRET_NAMES["prod"], **variables}
+    return run(lambda client: render_job(template, values, client))
+
+
+@pytest.mark.parametrize("pool", WORK_POOLS)
+def test_the_worker_rejects_a_template_without_completions_and_parallelism(
+    prefect_harness: None, pool: str
+) -> None:
+    template = copy.deepcopy(load_pool_templates(REPO)[pool])
+    job_spec = template["job_configuration"]["job_manifest"]["spec"]
+    del job_spec["completions"], job_spec["parallelism"]
+
+    # prefect-kubernetes's own manifest check (the worker runs it before creating any Job).
+    with pytest.raises(ValueError, match="missing required attributes.*completions"):
+        rendered(template)
+
+
+@pytest.mark.parametrize("pool", WORK_POOLS)
+def test_completions_in_the_pod_spec_pass_the_worker_but_not_strict_validation(
+    prefect_harness: None, pool: str
+) -> None:
+    template = copy.deepcopy(load_pool_templates(REPO)[pool])
+    pod_spec(template).update(completions=1, parallelism=1)
+
+    problems = manifest_problems(rendered(template).manifest)
+
+    assert len(problems) == len(KUBERNETES_VERSIONS)
+    assert all("spec.template.spec" in problem and "'completions'" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda pod: pod["securityContext"].update(runAsNonroot=True), "'runAsNonroot' was unexpected"),
+        (lambda pod: pod["containers"][0]["securityContext"].update(privileged="no"), "is not of type"),
+        (lambda pod: pod["containers"][0].update(ports=[{"containerPort": "http"}]), "is not of type"),
+    ],
+    ids=["typo-in-security-context", "wrong-type", "port-name-as-number"],
+)
+def test_a_template_change_a_cluster_would_reject_fails_strict_validation(
+    prefect_harness: None, change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    template = copy.deepcopy(load_pool_templates(REPO)["default-pool"])
+    change(pod_spec(template))
+
+    problems = manifest_problems(rendered(template).manifest)
+
+    assert problems and all(expected in problem for problem in problems), problems
+
+
+def test_the_server_rejects_job_variables_the_pool_does_not_accept(specs: dict[str, PipelineSpec]) -> None:
+    deployment = next(iter(specs.values())).for_environment("staging")[0]
+    broken = replace(deployment, job_variables={**deployment.job_variables, "service_account_name": ""})
+
+    with pytest.raises(httpx.HTTPStatusError) as error:
+        run(lambda client: register_deployment(client, broken, image=f"x:{TAG}", image_tag=TAG))
+
+    assert error.value.response.status_code == 422
+    assert "service_account_name" in error.value.response.text
