@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from repo_testing.ci import skip_or_fail
+
 # Before anything imports Prefect: no telemetry, and no writes to the developer's ~/.prefect.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -50,10 +52,10 @@ def _server_url(variable: str, server: str, script: str) -> str:
     """A test server's SQLAlchemy URL from ``variable``; skips without one, except in CI where it fails."""
     url = os.environ.get(variable)
     if not url:
-        hint = f"run build-support/ci/{script} and export the {variable} it prints"
-        if os.environ.get("CI"):
-            pytest.fail(f"{variable} is not set and CI is: {hint}")
-        pytest.skip(f"no {server} for this test: {variable} is not set ({hint})")
+        skip_or_fail(
+            f"no {server} for this test: {variable} is not set "
+            f"(run build-support/ci/{script} and export the {variable} it prints)"
+        )
     return url
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from prefect.utilities.dockerutils import docker_client
 from pipeline_platform.images import docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL
 from pipeline_platform.local_server import stop_local_server
+from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import free_port, read_deployments, run_script
 from repo_testing.registry import RegistryUnavailable, local_registry
 from repo_testing.workspace import commit_all, copy_repo, git
@@ -30,9 +30,7 @@ DEPLOYMENT = "rj-smtr--gps-brt--staging"
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if reason := docker_unavailable_reason():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs a Docker engine for this test: {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     return copy_repo(tmp_path_factory.mktemp("repo"))
 
 
@@ -103,7 +101,7 @@ def registry(tmp_path: Path) -> Iterator[str]:
         with local_registry(tmp_path, free_port()) as address:
             yield address
     except RegistryUnavailable as error:
-        pytest.skip(f"{error}: needed for the push test")
+        skip_or_fail(f"{error}: needed for the push test")
 
 
 def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_published_base_and_deps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,14 +189,24 @@ def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
         "--filter-target-type=docker_image --changed-since=${BASE} --changed-dependents=transitive package"
         in scope
     )
-    for full_run_trigger in (
-        "pants\\.toml",
-        "\\.github/",
-        "3rdparty/python/",
-        "build-support/macros/",
-        "(pants|",
+    pattern = re.search(r"grep -qE '([^']+)'", scope)
+    assert pattern, scope
+    full_run = re.compile(pattern.group(1))
+    for build_file in (
+        "pants",
+        "pants.toml",
+        "pants.ci.toml",
+        "3rdparty/python/pins/x.txt",
+        "build-support/macros/pipeline.py",
     ):
-        assert full_run_trigger in scope
+        assert full_run.match(build_file), build_file
+    # The platform and the workflows are scoped by Pants like any other code.
+    for scoped in (
+        "tools/pipeline_platform/deploy.py",
+        ".github/workflows/pr-checks.yaml",
+        "pipelines/common/dump.py",
+    ):
+        assert not full_run.match(scoped), scoped
     runs = " ".join(str(step.get("run", "")) for step in steps(workflow))
     assert "--dry-run" in runs and "affected_pipelines.py" in runs
     plan = next(step for step in steps(workflow) if "--dry-run" in str(step.get("run", "")))
@@ -203,7 +214,30 @@ def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
 
 
 def test_the_launcher_exists_and_runs_the_tools_pex() -> None:
-    launcher = GITHUB / "scripts" / "deploy_prefect_flows.sh"
+    launcher = GITHUB.parent / LAUNCHER
     assert os.access(launcher, os.X_OK), f"{launcher} is not executable"
     text = launcher.read_text()
     assert "tools:deploy-tool-deps" in text and "PIPELINES_PANTSD_DIR" in text
+
+
+SETUP_MACHINE = "build-support/ci/setup-machine.sh"
+
+
+def test_every_job_prepares_the_machine_with_the_one_setup_script_before_pants_runs() -> None:
+    for path in WORKFLOWS:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            runs = [str(step.get("run", "")) for step in job["steps"]]
+            setup = [index for index, run in enumerate(runs) if SETUP_MACHINE in run]
+            assert len(setup) == 1, f"{path.name}: job {name} does not run {SETUP_MACHINE} once"
+            pants = [index for index, run in enumerate(runs) if "./pants" in run or LAUNCHER in run]
+            assert (
+                pants and min(pants) > setup[0]
+            ), f"{path.name}: job {name} runs Pants before {SETUP_MACHINE}"
+
+
+def test_pr_checks_get_every_service_the_tests_need() -> None:
+    runs = [str(step.get("run", "")) for step in steps(load("pr-checks.yaml"))]
+    setup = next(run for run in runs if SETUP_MACHINE in run)
+    # No part named: all of them (PostgreSQL, MariaDB, registry, both OS images), as in .ci/run.
+    assert setup.rstrip().endswith(SETUP_MACHINE), setup
+    assert "GITHUB_ENV" in setup
