@@ -7,11 +7,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from prefect.cli.deploy._models import DeploymentConfig, RawScheduleConfig
-
 from pipeline_import.dump_parameters import DumpParameterMap
 from pipeline_import.imported import Imported, UnusableInput
 from pipeline_import.yaml_files import Location, YamlFile
+from pipeline_platform.prefect_internals import DeploymentConfig, RawScheduleConfig
 from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS, PipelineName
 
 # For schedules that give none (the city's).

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect.flows import load_flow_arguments_from_entrypoint
-from prefect.utilities.callables import (
-    _generate_signature_from_source,
-    generate_parameter_schema,
-    parameter_schema_from_entrypoint,
-)
+from prefect.utilities.callables import generate_parameter_schema, parameter_schema_from_entrypoint
+
+from pipeline_platform.prefect_internals import signature_from_source
 
 FileProblem = tuple[int | None, str]
 
@@ -145,7 +143,7 @@ def _parameter_problems(path: str, function: str, line: int, error: BaseExceptio
     ]
     try:
         source = Path(path).read_text()
-        signature = _generate_signature_from_source(source, function, path)
+        signature = signature_from_source(source, function, path)
         lines = _parameter_lines(ast.parse(source), function)
     except (Exception, SystemExit):
         return fallback

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline_platform.pools import POOLS_DIR
 from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
+from pipeline_platform.validator.messages import INTERNAL_ERROR
 
 CORPUS = Path(__file__).parent / "testdata" / "corpus"
 TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
 CASES = sorted(path.name for path in CORPUS.iterdir() if (path / "case.yaml").is_file())
-INTERNAL_ERROR = "This is a bug of pipeline_platform/spec.py"
 
 
 def case_of(name: str) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def install(name: str, repo: Path) -> Path:
     """The case as ``repo/pipelines/<directory>``, with the committed work pool templates."""
     directory = repo / "pipelines" / str(case_of(name)["directory"])
     shutil.copytree(CORPUS / name, directory, ignore=shutil.ignore_patterns("case.yaml"))
-    shutil.copytree(TEMPLATES, repo / ".github" / "work-pools")
+    shutil.copytree(TEMPLATES, repo / POOLS_DIR)
     return directory
 
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
 from pipeline_platform.testing import PIPELINE, prefect_yaml, write_pipeline
+from pipeline_platform.validator.messages import INTERNAL_ERROR
 
 TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
-INTERNAL_ERROR = "This is a bug of pipeline_platform/spec.py"
 SETTINGS = settings(
     max_examples=200,
     deadline=None,

@@ -15,7 +15,7 @@ from prefect.utilities.schema_tools.validation import ValidationError as Prefect
 # Prefect's models are pydantic models; pydantic comes with the prefect requirement.
 from pydantic import BaseModel, ValidationError  # pants: no-infer-dep
 
-from pipeline_platform import spec_messages as messages
+from pipeline_platform.validator import messages
 from pipeline_platform.yaml_document import Location
 
 Found = list[tuple[Location, str]]
