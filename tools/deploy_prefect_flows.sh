@@ -13,16 +13,18 @@
 # Same flags and PIPELINES_DEPLOY_* variables as deploy_prefect_flows.py.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DAEMON_DIR="${REPO}/.pids/deploy-$$"
 TARGET="tools:deploy-tool-deps"
-PEX="${REPO}/dist/.github.scripts/deploy-tool-deps.pex"
+PEX="${REPO}/dist/tools/deploy-tool-deps.pex"
 STOP_TIMEOUT_S=15
 
 log() { printf '[deploy] %s\n' "$*" >&2; }
 
+# shellcheck disable=SC2317  # both run by the EXIT trap
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# shellcheck disable=SC2317
 stop_daemon() {
   local pid_file pid waited
   local -a pids=()

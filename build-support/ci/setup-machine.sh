@@ -5,7 +5,7 @@
 #   sudo bash build-support/ci/setup-machine.sh [PART...]
 #
 # PARTs (default: all): packages docker os-image offline-os-image registry postgres mariadb gcs.
-#   packages  Debian packages of the other parts, installed when missing
+#   packages  Debian packages of the other parts and shellcheck (`./pants lint`), installed when missing
 #   docker    a Docker engine (start-dockerd.sh)
 #   os-image  the OS image the root Dockerfile builds on: the default one when Docker Hub answers, else the
 #             offline one from Debian's packages (os-image.sh); not exported, ./pants makes the same choice
@@ -56,6 +56,7 @@ export_var() {
   if wants packages; then
     missing=()
     command -v git >/dev/null || missing+=(git)
+    command -v shellcheck >/dev/null || missing+=(shellcheck)
     if wants docker || wants os-image || wants offline-os-image; then
       command -v docker >/dev/null || command -v dockerd >/dev/null || missing+=(docker.io)
       command -v debootstrap >/dev/null || missing+=(debootstrap)

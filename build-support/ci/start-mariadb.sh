@@ -74,7 +74,7 @@ else
   fi
 fi
 
-sql_admin() { mariadb --protocol=socket --socket="$socket" -uroot --batch --skip-column-names "$@"; }
+sql_admin() { mariadb --protocol=socket --socket="$socket" -uroot --batch --skip-column-names; }
 
 # `_` is a LIKE wildcard in a grant's database name: escaped, `pipelines\_%` matches pipelines_<anything>.
 test_databases="${db_name//_/\\_}\\_%"

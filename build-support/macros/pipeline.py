@@ -1,6 +1,9 @@
 # BUILD-file macros shared by every pipeline (loaded through [GLOBAL].build_file_prelude_globs).
 
 
+# Build stages write the layers as root; the final stage keeps the base's numeric non-root USER, which hadolint
+# does not see across stages.
+_ROOT_STAGE = ("# hadolint ignore=DL3002,DL3066", "USER root")
 _LAYER_TOOL = "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py"
 
 
@@ -20,7 +23,7 @@ def _deps_image_instructions(name):
     return [
         "ARG BASE_IMAGE=//:base",
         "FROM $BASE_IMAGE AS deps",
-        "USER root",
+        *_ROOT_STAGE,
         f"COPY pipelines.{name}/deps-pex.pex /tmp/deps.pex",
         # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
         f"{_LAYER_TOOL} deps /tmp/deps.pex /layers",
@@ -36,7 +39,7 @@ def _standard_image_instructions(name):
         "ARG BASE_IMAGE=//:base",
         f"ARG {deps}=:deps-image",
         "FROM $BASE_IMAGE AS srcs",
-        "USER root",
+        *_ROOT_STAGE,
         f"COPY pipelines.{name}/pex.pex /tmp/pipeline.pex",
         f"{_LAYER_TOOL} srcs /tmp/pipeline.pex /layers",
         f"FROM ${deps}",
