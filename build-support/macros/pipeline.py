@@ -75,7 +75,8 @@ def prefect_pipeline(resource_globs=(), **kwargs):
         name="tests",
         sources=["*_test.py"],
         # image_test.py runs the flow inside the image, so Pants builds the image first.
-        overrides={"image_test.py": {"runtime_package_dependencies": [":image"]}},
+        # Tagged e2e: a Docker build, run by the checks of the changes that affect this pipeline only.
+        overrides={"image_test.py": {"runtime_package_dependencies": [":image"], "tags": ["e2e"]}},
     )
     file(name="deployments", source="prefect.yaml")
     pex_options = dict(
