@@ -19,7 +19,7 @@ directory. Connections: any SQLAlchemy URL (``database_url``), or the city's ``d
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -41,9 +41,11 @@ from pipelines.common.db import (
 from pipelines.common.dump_parameters import DumpError, DumpParameters, read_start, resolve_date, rio_today
 from pipelines.common.dump_query import base_query, dump_query
 from pipelines.common.dump_writer import PartWriter, partition_days_of, split_days
-from pipelines.common.lake import Lake, is_local_uri, latest_partition_day, partition_days
+from pipelines.common.lake import Lake, latest_partition_day, partition_days
 from pipelines.common.logs import run_logger
+from pipelines.common.secrets import secret_env_var
 from pipelines.common.settings import RIO_TZ
+from pipelines.common.source import configured_source, samples_allowed
 
 __all__ = ["DumpError", "DumpParameters", "DumpResult", "dump_table", "dump_tables", "dump_to_lake"]
 MAX_REJECTED_IDS: Final = 20
@@ -245,8 +247,10 @@ def dump_to_lake(
 ) -> DumpResult:
     """Dump one table as ``parameters`` say, reading its query from ``<package>/queries/``.
 
-    Without connection parameters, ``sample_database`` (a function returning a URL) is used, and only for a
-    local lake: a deployment writing to the real lake never dumps a sample by mistake.
+    The database is ``database_url`` or ``db_type``/``db_host``/..., else the job secret's
+    ``<DB_CREDENTIALS>__DATABASE_URL`` (a whole URL, credentials included). Without any, ``sample_database``
+    (a function returning a URL) is used in an explicitly local run on a local lake only
+    (pipelines.common.source): a deployed run fails instead.
     """
     today = today or rio_today()
     problems = parameters.problems(today)
@@ -255,14 +259,20 @@ def dump_to_lake(
             f"cannot dump {parameters.table_id!r}:\n" + "\n".join(f"  - {problem}" for problem in problems)
         )
     url = parameters.connection_url()
+    if url is None and parameters.db_credentials:
+        # The whole URL is a secret then, credentials included.
+        url = configured_source("database_url", None, parameters.db_credentials)
+        parameters = replace(parameters, db_credentials=None)
     if url is None:
-        if sample_database is None or not is_local_uri(parameters.lake_uri):
+        if sample_database is None or not samples_allowed(parameters.lake_uri):
             raise DumpError(
                 f"no database to dump {parameters.table_id!r} from: set database_url, or db_type, db_host, "
-                "db_port and db_database, in the deployment's parameters"
+                "db_port and db_database, in the deployment's parameters, or db_credentials naming the job "
+                f"secret that holds {secret_env_var('<DB_CREDENTIALS>', 'DATABASE_URL')} (a sample database "
+                "is only for explicitly local runs on a local lake)"
             )
         url = sample_database()
-        run_logger(__name__).info("No database given: using the local sample database %s", url)
+        run_logger(__name__).info("No database given, local run: using the sample database %s", url)
     lake = Lake.from_uri(parameters.lake_uri)
     watermark = None
     if parameters.dump_mode == "incremental":

@@ -21,7 +21,8 @@ from pipelines.common.dump import DumpError, DumpParameters, dump_to_lake
 from pipelines.common.dump_parameters import read_start, resolve_date
 from pipelines.common.dump_query import dump_query
 from pipelines.common.lake import Lake
-from pipelines.common.secrets import secret_env_var
+from pipelines.common.secrets import MissingSecretError, secret_env_var
+from pipelines.common.source import LOCAL_RUN_ENV
 
 BACKENDS = ["sqlite_url", "postgres_schema_url", "mariadb_database_url"]
 START = datetime(2024, 5, 1, 8, 0)
@@ -392,17 +393,37 @@ def test_a_missing_column_or_query_is_named(sqlite_url: str, lake_uri: str, pack
         dump_to_lake(params(sqlite_url, lake_uri, partition_column="id"), package=package)
 
 
-def test_no_database_uses_the_sample_only_for_a_local_lake(
-    sqlite_url: str, lake_uri: str, package: str
+def test_no_database_uses_the_sample_only_in_a_local_run_on_a_local_lake(
+    sqlite_url: str, lake_uri: str, package: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(sqlite_url, 4)
     local = DumpParameters(table_id="evento", dataset_id=DATASET, lake_uri=lake_uri)
+    monkeypatch.delenv(LOCAL_RUN_ENV, raising=False)
+    with pytest.raises(DumpError, match="no database to dump 'evento' from.*<DB_CREDENTIALS>__DATABASE_URL"):
+        dump_to_lake(local, package=package, sample_database=lambda: sqlite_url)
+    assert not Path(lake_uri).exists() or list(Path(lake_uri).iterdir()) == []
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")
     assert dump_to_lake(local, package=package, sample_database=lambda: sqlite_url).rows_written == 4
     with pytest.raises(DumpError, match="no database to dump 'evento' from"):
         dump_to_lake(local, package=package)
     remote = replace(local, lake_uri="gs://never-reached/lake")
     with pytest.raises(DumpError, match="set database_url, or db_type"):
         dump_to_lake(remote, package=package, sample_database=lambda: sqlite_url)
+
+
+def test_the_database_url_can_come_from_the_job_secret(
+    sqlite_url: str, lake_uri: str, package: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(sqlite_url, 3)
+    monkeypatch.delenv(LOCAL_RUN_ENV, raising=False)
+    parameters = DumpParameters(
+        table_id="evento", dataset_id=DATASET, lake_uri=lake_uri, db_credentials="db_teste"
+    )
+    monkeypatch.delenv("DB_TESTE__DATABASE_URL", raising=False)
+    with pytest.raises(MissingSecretError, match="DB_TESTE__DATABASE_URL"):
+        dump_to_lake(parameters, package=package)
+    monkeypatch.setenv("DB_TESTE__DATABASE_URL", sqlite_url)
+    assert dump_to_lake(parameters, package=package).rows_written == 3
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,16 @@
 """A small local HTTP server for sample data and tests: 127.0.0.1 on an ephemeral port, in a thread.
 
-The API pipelines start one serving generated data when they run without an ``api_url``; tests use it to
-serve good, malformed, slow or failing responses.
+A local run of a capture with no source configured serves its sample data with one (pipelines.common.capture);
+tests use it to serve good, malformed, slow or failing responses.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -111,14 +110,3 @@ def _handler_for(sample: SampleServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-
-
-@contextlib.contextmanager
-def api_or_sample(api_url: str | None, path: str, sample: Callable[[], Any]) -> Iterator[str]:
-    """``api_url`` if given; otherwise the URL of ``path`` on a sample server on 127.0.0.1 that serves
-    ``sample()`` as JSON until the block ends (how a flow runs with no source configured)."""
-    if api_url is not None:
-        yield api_url
-        return
-    with SampleServer({path: lambda _query: json_response(sample())}) as server:
-        yield server.url(path)

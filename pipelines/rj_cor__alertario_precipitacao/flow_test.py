@@ -10,7 +10,9 @@ import pytest
 from pipelines.common.http import SourceError
 from pipelines.common.lake import Lake
 from pipelines.common.sample_server import Response, Route, SampleServer, json_response
+from pipelines.common.secrets import MissingSecretError
 from pipelines.common.settings import RIO_TZ
+from pipelines.common.source import LOCAL_RUN_ENV, SourceNotConfigured
 from pipelines.rj_cor__alertario_precipitacao.flow import rj_cor__alertario_precipitacao
 from pipelines.rj_cor__alertario_precipitacao.sample_data import (
     SAMPLE_BAD_RECORDS,
@@ -88,8 +90,42 @@ def test_unavailable_and_dead_sources_fail_after_retries(api: SampleServer, tmp_
     assert caught.value.url == dead
 
 
-def test_default_run_serves_sample_data_locally(tmp_path: Path) -> None:
+def test_a_local_run_without_a_source_serves_sample_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")
     result = rj_cor__alertario_precipitacao(lake_uri=str(tmp_path), capture_time=CAPTURE)
     assert result.source.startswith("http://127.0.0.1:")
     assert result.records_valid == len(STATIONS)
     assert result.rejected == SAMPLE_BAD_RECORDS
+
+
+def test_a_run_that_is_not_local_fails_without_a_source_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(LOCAL_RUN_ENV, raising=False)
+    with pytest.raises(SourceNotConfigured, match="'api_url'.*<API_CREDENTIALS>__API_URL"):
+        rj_cor__alertario_precipitacao(lake_uri=str(tmp_path), capture_time=CAPTURE)
+    assert list(tmp_path.iterdir()) == []
+    # Even a local run never serves samples into a lake that is not a local directory.
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")
+    with pytest.raises(SourceNotConfigured):
+        rj_cor__alertario_precipitacao(lake_uri="gs://bucket-never-reached/lake", capture_time=CAPTURE)
+
+
+def test_the_source_comes_from_the_job_secret_named_by_api_credentials(
+    api: SampleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(LOCAL_RUN_ENV, raising=False)
+    monkeypatch.delenv("API_TESTE__API_URL", raising=False)
+    with pytest.raises(MissingSecretError, match="API_TESTE__API_URL"):
+        rj_cor__alertario_precipitacao(
+            api_credentials="api_teste", lake_uri=str(tmp_path), capture_time=CAPTURE
+        )
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("API_TESTE__API_URL", api.url("/dados"))
+    result = rj_cor__alertario_precipitacao(
+        api_credentials="api_teste", lake_uri=str(tmp_path), capture_time=CAPTURE
+    )
+    assert result.source == api.url("/dados")
+    assert result.records_valid > 0

@@ -1,24 +1,20 @@
-"""Tasks of the AlertaRio rain-gauge capture: fetch, keep the raw records, normalise, write readings."""
+"""The AlertaRio rain-gauge capture's source and normalisation; pipelines/common/capture.py runs the rest."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import pyarrow as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from pipelines.common.capture import window_file_name, window_start, write_raw
-from pipelines.common.http import SourceError, fetch_json
-from pipelines.common.lake import Lake, write_partitioned
-from pipelines.common.logs import run_logger
+from pipelines.common.capture import Capture, Validated
+from pipelines.common.http import SourceError
 from pipelines.common.settings import RIO_TZ
+from pipelines.rj_cor__alertario_precipitacao.sample_data import generate_readings
 
 DATASET_ID: Final = "clima_pluviometro"
 RAW_TABLE_DIR: Final = f"{DATASET_ID}/taxa_precipitacao_alertario_raw"
@@ -61,14 +57,6 @@ class Rejected(Exception):
 
 class InvalidValue(ValueError):
     """An amount that is present but not a valid amount of rain."""
-
-
-@dataclass(frozen=True)
-class NormalisedReadings:
-    table: pa.Table
-    received: int
-    rejected: Mapping[str, int]
-    invalid_values: int
 
 
 def extract_records(url: str, payload: Any) -> list[Any]:
@@ -160,7 +148,7 @@ def normalise_reading(record: Any, reference: datetime) -> tuple[dict[str, Any],
     return row, invalid
 
 
-def normalise_readings(records: Sequence[Any], captured_at: datetime) -> NormalisedReadings:
+def normalise_readings(records: Sequence[Any], captured_at: datetime) -> Validated:
     """Readings with normalised station ids and amounts; dropped records counted by reason.
 
     Dropped: missing or non-numeric station id, unreadable or future measurement time, and repeats of a
@@ -185,44 +173,18 @@ def normalise_readings(records: Sequence[Any], captured_at: datetime) -> Normali
         row["timestamp_captura"] = captured_at
         rows.append(row)
     table = pa.Table.from_pylist(rows, schema=TREATED_SCHEMA)
-    return NormalisedReadings(table, len(records), dict(rejected), invalid_values)
+    return Validated(table, len(records), dict(rejected), invalid_values)
 
 
-@task(cache_policy=NO_CACHE)
-def fetch_readings(api_url: str, timeout_seconds: float, attempts: int, backoff_seconds: float) -> list[Any]:
-    payload = fetch_json(
-        api_url, timeout_seconds=timeout_seconds, attempts=attempts, backoff_seconds=backoff_seconds
-    )
-    records = extract_records(api_url, payload)
-    run_logger(__name__).info("Fetched %d record(s) from %s", len(records), api_url)
-    return records
-
-
-@task(cache_policy=NO_CACHE)
-def save_raw(records: list[Any], captured_at: datetime, lake_uri: str) -> list[str]:
-    name = window_file_name(FILE_PREFIX, window_start(captured_at, CAPTURE_WINDOW_MINUTES))
-    return write_raw(records, captured_at, lake_uri, RAW_TABLE_DIR, name)
-
-
-@task(cache_policy=NO_CACHE)
-def normalise(records: list[Any], captured_at: datetime) -> NormalisedReadings:
-    result = normalise_readings(records, captured_at)
-    logger = run_logger(__name__)
-    if result.rejected:
-        logger.warning(
-            "Dropped %d of %d record(s): %s",
-            sum(result.rejected.values()),
-            result.received,
-            dict(sorted(result.rejected.items())),
-        )
-    if result.invalid_values:
-        logger.warning("%d invalid amount(s) stored as null", result.invalid_values)
-    return result
-
-
-@task(cache_policy=NO_CACHE)
-def save_readings(table: pa.Table, captured_at: datetime, lake_uri: str) -> list[str]:
-    name = window_file_name(FILE_PREFIX, window_start(captured_at, CAPTURE_WINDOW_MINUTES))
-    return write_partitioned(
-        Lake.from_uri(lake_uri), TREATED_TABLE_DIR, table, time_column="data_medicao", file_name=name
-    )
+CAPTURE: Final = Capture(
+    name="rj_cor__alertario_precipitacao",
+    extract=extract_records,
+    validate=normalise_readings,
+    sample=generate_readings,
+    raw_table_dir=RAW_TABLE_DIR,
+    treated_table_dir=TREATED_TABLE_DIR,
+    file_prefix=FILE_PREFIX,
+    window_minutes=CAPTURE_WINDOW_MINUTES,
+    time_column="data_medicao",
+    sample_path="/dados_pluviometricos",
+)

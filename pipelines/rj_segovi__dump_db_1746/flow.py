@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from pipelines.common.dump import DumpResult, dump_table
+from pipelines.common.source import run_locally
 from pipelines.rj_segovi__dump_db_1746.sample_db import ensure_sample_database
 from pipelines.rj_segovi__dump_db_1746.tasks import DEFAULT_DATASET_ID, PACKAGE, dump_parameters
 
@@ -16,14 +17,16 @@ def rj_segovi__dump_db_1746(
     batch_size: int = 50_000,
     lake_uri: str | None = None,
     dataset_id: str = DEFAULT_DATASET_ID,
-    secret_path: str | None = None,
+    db_credentials: str | None = None,
 ) -> DumpResult:
     """Dump ``table`` into ``<lake>/<dataset_id>/<table>/`` partitioned by the call's start date.
 
     Incremental: only rows from the newest day already in the lake on are read, and that day is rewritten,
-    so a rerun adds new rows without duplicating old ones. Without ``database_url`` a local SQLite sample is
-    generated and used (for a local lake only); with ``secret_path`` (e.g. ``DB_1746``) the credentials come
-    from the environment variables ``DB_1746__DB_USERNAME`` / ``DB_1746__DB_PASSWORD``.
+    so a rerun adds new rows without duplicating old ones. With ``db_credentials`` (e.g. ``DB_1746``, as the
+    deployments set) the database is the job secret's ``DB_1746__DATABASE_URL`` (credentials included)
+    unless ``database_url`` is given, whose credentials then come from ``DB_1746__DB_USERNAME`` /
+    ``DB_1746__DB_PASSWORD``.
+    With neither, only a local run (``python flow.py``, on a local lake) reads a generated SQLite sample.
     """
     parameters = dump_parameters(
         table,
@@ -31,12 +34,13 @@ def rj_segovi__dump_db_1746(
         lake_uri=lake_uri,
         batch_size=batch_size,
         dataset_id=dataset_id,
-        secret_path=secret_path,
+        db_credentials=db_credentials,
     )
     return dump_table(parameters, PACKAGE, ensure_sample_database)
 
 
 if __name__ == "__main__":
+    run_locally()
     result = rj_segovi__dump_db_1746()
     print(
         f"{result.rows_written} row(s) of {result.table} written to {result.destination} "

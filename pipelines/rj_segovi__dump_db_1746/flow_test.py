@@ -8,6 +8,7 @@ import pytest
 from pipelines.common.db_testing import execute
 from pipelines.common.dump import DumpError
 from pipelines.common.settings import LAKE_URI_ENV, LOCAL_DATA_DIR_ENV
+from pipelines.common.source import LOCAL_RUN_ENV
 from pipelines.rj_segovi__dump_db_1746.flow import rj_segovi__dump_db_1746
 from pipelines.rj_segovi__dump_db_1746.sample_db import SAMPLE_BROKEN_DATES, SAMPLE_DAYS, SAMPLE_ROWS
 from pipelines.rj_segovi__dump_db_1746.testing import lake_files, read_dump, seed_chamados
@@ -68,7 +69,8 @@ def test_postgres_unreadable_date_fails_clearly_and_keeps_the_lake(
     assert lake_files(lake_uri) == before
 
 
-def test_default_run_generates_and_dumps_the_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_run_generates_and_dumps_the_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")
     monkeypatch.setenv(LOCAL_DATA_DIR_ENV, str(tmp_path / "local"))
     monkeypatch.delenv(LAKE_URI_ENV, raising=False)
     result = rj_segovi__dump_db_1746()

@@ -40,7 +40,7 @@ def dump_parameters(
     lake_uri: str | None,
     batch_size: int = 50_000,
     dataset_id: str = DEFAULT_DATASET_ID,
-    secret_path: str | None = None,
+    db_credentials: str | None = None,
 ) -> DumpParameters:
     return DumpParameters(
         table_id=table,
@@ -51,7 +51,7 @@ def dump_parameters(
         column_types=TABLES.get(table),
         batch_size=batch_size,
         database_url=database_url,
-        db_credentials=secret_path,
+        db_credentials=db_credentials,
         lake_uri=lake_uri,
     )
 
@@ -63,7 +63,7 @@ def dump_table_to_lake(
     lake_uri: str | None,
     batch_size: int = 50_000,
     dataset_id: str = DEFAULT_DATASET_ID,
-    secret_path: str | None = None,
+    db_credentials: str | None = None,
 ) -> DumpResult:
     """Dump ``table`` incrementally; without ``database_url``, from the local SQLite sample (local lakes)."""
     parameters = dump_parameters(
@@ -72,6 +72,6 @@ def dump_table_to_lake(
         lake_uri=lake_uri,
         batch_size=batch_size,
         dataset_id=dataset_id,
-        secret_path=secret_path,
+        db_credentials=db_credentials,
     )
     return dump_to_lake(parameters, package=PACKAGE, sample_database=ensure_sample_database)

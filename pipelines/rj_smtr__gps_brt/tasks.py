@@ -1,23 +1,19 @@
-"""Tasks of the BRT GPS capture: fetch, keep the raw records, validate, write treated positions."""
+"""The BRT GPS capture's source and validation; pipelines/common/capture.py runs the rest."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import pyarrow as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from pipelines.common.capture import window_file_name, window_start, write_raw
-from pipelines.common.http import SourceError, fetch_json
-from pipelines.common.lake import Lake, write_partitioned
-from pipelines.common.logs import run_logger
+from pipelines.common.capture import Capture, Validated
+from pipelines.common.http import SourceError
 from pipelines.common.settings import RIO_TZ
+from pipelines.rj_smtr__gps_brt.sample_data import generate_positions
 
 DATASET_ID: Final = "br_rj_riodejaneiro_brt_gps"
 RAW_TABLE_DIR: Final = f"{DATASET_ID}/registros_raw"
@@ -51,13 +47,6 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class ValidatedPositions:
-    table: pa.Table
-    received: int
-    rejected: Mapping[str, int]
 
 
 def extract_records(url: str, payload: Any) -> list[Any]:
@@ -131,7 +120,7 @@ def validate_position(record: Any, reference: datetime) -> dict[str, Any]:
     }
 
 
-def validate_positions(records: Sequence[Any], captured_at: datetime) -> ValidatedPositions:
+def validate_positions(records: Sequence[Any], captured_at: datetime) -> Validated:
     """Valid positions as a table; dropped records counted by reason.
 
     Dropped: no vehicle id, coordinates missing or outside Rio, timestamp missing, unreadable or after the
@@ -154,46 +143,19 @@ def validate_positions(records: Sequence[Any], captured_at: datetime) -> Validat
         row["timestamp_captura"] = captured_at
         rows.append(row)
     table = pa.Table.from_pylist(rows, schema=TREATED_SCHEMA)
-    return ValidatedPositions(table=table, received=len(records), rejected=dict(rejected))
+    return Validated(table=table, received=len(records), rejected=dict(rejected))
 
 
-@task(cache_policy=NO_CACHE)
-def fetch_positions(api_url: str, timeout_seconds: float, attempts: int, backoff_seconds: float) -> list[Any]:
-    payload = fetch_json(
-        api_url, timeout_seconds=timeout_seconds, attempts=attempts, backoff_seconds=backoff_seconds
-    )
-    records = extract_records(api_url, payload)
-    run_logger(__name__).info("Fetched %d record(s) from %s", len(records), api_url)
-    return records
-
-
-@task(cache_policy=NO_CACHE)
-def save_raw(records: list[Any], captured_at: datetime, lake_uri: str) -> list[str]:
-    name = window_file_name(FILE_PREFIX, window_start(captured_at, CAPTURE_WINDOW_MINUTES))
-    return write_raw(records, captured_at, lake_uri, RAW_TABLE_DIR, name, hourly=True)
-
-
-@task(cache_policy=NO_CACHE)
-def validate(records: list[Any], captured_at: datetime) -> ValidatedPositions:
-    result = validate_positions(records, captured_at)
-    if result.rejected:
-        run_logger(__name__).warning(
-            "Dropped %d of %d record(s): %s",
-            sum(result.rejected.values()),
-            result.received,
-            dict(sorted(result.rejected.items())),
-        )
-    return result
-
-
-@task(cache_policy=NO_CACHE)
-def save_treated(table: pa.Table, captured_at: datetime, lake_uri: str) -> list[str]:
-    name = window_file_name(FILE_PREFIX, window_start(captured_at, CAPTURE_WINDOW_MINUTES))
-    return write_partitioned(
-        Lake.from_uri(lake_uri),
-        TREATED_TABLE_DIR,
-        table,
-        time_column="timestamp_gps",
-        file_name=name,
-        hourly=True,
-    )
+CAPTURE: Final = Capture(
+    name="rj_smtr__gps_brt",
+    extract=extract_records,
+    validate=validate_positions,
+    sample=generate_positions,
+    raw_table_dir=RAW_TABLE_DIR,
+    treated_table_dir=TREATED_TABLE_DIR,
+    file_prefix=FILE_PREFIX,
+    window_minutes=CAPTURE_WINDOW_MINUTES,
+    time_column="timestamp_gps",
+    hourly=True,
+    sample_path="/veiculos",
+)

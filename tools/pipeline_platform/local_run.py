@@ -5,31 +5,59 @@ pool (``local-docker``, prefect-docker's default template) and an in-process Doc
 run is made from a twin deployment ``<name>--local-docker`` without schedules, so the registered one is
 untouched.
 The container uses the host network: the API URL on 127.0.0.1 is the same inside and outside it.
+
+What a cluster's job gets from outside the image stands in from the tool's environment: the lake
+(``PIPELINES_LAKE_URI`` and the storage endpoint override of tests) and the variables of the job's secret,
+named ``<SECRET_PATH>__<KEY>`` (the Kubernetes secret of ``secretName`` is not here). Nothing else: a run
+with no source configured fails as a deployed run does.
+
+A busy machine's just-started server may answer 503 or reset a connection. Prefect's client retries those
+per request; when its retries run out while the worker submits the run (the worker then marks it Crashed
+with "Failed to submit"), the same flow run is scheduled again and submitted anew, a few times; a run that
+never got submitted raises :class:`RunNotSubmitted` with the cause, which is not the flow's failure.
+Reading the run's state while it runs is retried the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-from prefect.client.schemas.objects import State
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.states import Scheduled
 from prefect.utilities.dockerutils import docker_client
 from prefect_docker.worker import DockerWorker
 
 LOCAL_POOL = "local-docker"
 TWIN_SUFFIX = "--local-docker"
 RUN_TIMEOUT_SECONDS = 900.0
+T = TypeVar("T")
+SUBMIT_ATTEMPTS = 4
+RETRY_SECONDS = 2.0
+# Prefect's worker marks a run it could not hand to the infrastructure with this message.
+SUBMIT_FAILED = "Failed to submit flow run to infrastructure"
+FORWARDED_ENV = ("PIPELINES_LAKE_URI", "PIPELINES_GCS_ENDPOINT_OVERRIDE")
+_SECRET_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]__[A-Z0-9][A-Z0-9_]*$")
+_TRANSIENT = (httpx.TransportError, PrefectHTTPStatusError)
 
 
 class LocalRunError(RuntimeError):
     pass
+
+
+class RunNotSubmitted(LocalRunError):
+    """The run never reached Docker: the local server or worker kept failing, not the flow."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +101,41 @@ async def run_in_local_docker(
     printer(
         f"Flow run {flow_run.name!r} ({flow_run.id}) created; starting a Docker worker on {LOCAL_POOL!r}..."
     )
-    worker = DockerWorker(work_pool_name=LOCAL_POOL, limit=1, create_pool_if_not_found=False)
-    await worker.start(run_once=True, printer=printer)
+    await _submit(client, flow_run.id, printer)
     state = await _wait_for_final_state(client, flow_run.id, timeout)
     return LocalRunResult(registered.name, image, flow_run.id, flow_run.name, state)
+
+
+async def _submit(
+    client: PrefectClient, flow_run_id: UUID, printer: Callable[..., None], attempts: int = SUBMIT_ATTEMPTS
+) -> None:
+    """One worker pass per attempt until the run got past submission; :class:`RunNotSubmitted` otherwise."""
+    cause = "the worker did not pick the run up"
+    for attempt in range(1, attempts + 1):
+        try:
+            worker = DockerWorker(work_pool_name=LOCAL_POOL, limit=1, create_pool_if_not_found=False)
+            await worker.start(run_once=True, printer=printer)
+            state = (await _read_flow_run(client, flow_run_id)).state
+        except _TRANSIENT as error:
+            if not _is_transient(error):
+                raise
+            cause = f"{type(error).__name__}: {error}"
+        else:
+            not_submitted = state is None or state.is_scheduled()
+            if state is not None and state.is_crashed() and (state.message or "").startswith(SUBMIT_FAILED):
+                not_submitted = True
+                cause = state.message or SUBMIT_FAILED
+            if not not_submitted:
+                return
+        if attempt == attempts:
+            break
+        printer(f"Flow run {flow_run_id} not submitted (attempt {attempt} of {attempts}): {cause}; retrying")
+        await asyncio.sleep(RETRY_SECONDS * attempt)
+        await _retrying(lambda: client.set_flow_run_state(flow_run_id, Scheduled(), force=True))
+    raise RunNotSubmitted(
+        f"flow run {flow_run_id} could not be submitted to the local Docker pool after {attempts} attempt(s) "
+        f"(the flow never ran): {cause}"
+    )
 
 
 async def _find_deployment(client: PrefectClient, name: str) -> Any:
@@ -104,7 +163,7 @@ async def _ensure_docker_pool(client: PrefectClient) -> None:
     )
 
 
-def _docker_job_variables(image: str) -> dict[str, Any]:
+def _docker_job_variables(image: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "image": image,
         # Built here, never pulled: the image only exists in the local engine.
@@ -113,14 +172,49 @@ def _docker_job_variables(image: str) -> dict[str, Any]:
         "network_mode": "host",
         "auto_remove": True,
         "stream_output": True,
-        "env": {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        "env": {
+            **forwarded_environment(os.environ if environ is None else environ),
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        },
     }
+
+
+def forwarded_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The lake settings and the job secret's variables (``<SECRET_PATH>__<KEY>``) of ``environ``."""
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if value and (name in FORWARDED_ENV or _SECRET_VARIABLE.match(name))
+    }
+
+
+async def _read_flow_run(client: PrefectClient, flow_run_id: UUID) -> FlowRun:
+    return await _retrying(lambda: client.read_flow_run(flow_run_id))
+
+
+async def _retrying(call: Callable[[], Awaitable[T]], attempts: int = SUBMIT_ATTEMPTS) -> T:
+    """``call()``, again after a transient error (connection reset, 5xx) beyond the client's own retries."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except _TRANSIENT as error:
+            if attempt == attempts or not _is_transient(error):
+                raise
+            await asyncio.sleep(RETRY_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+def _is_transient(error: Exception) -> bool:
+    if isinstance(error, PrefectHTTPStatusError):
+        return error.response.status_code >= 500
+    return True
 
 
 async def _wait_for_final_state(client: PrefectClient, flow_run_id: UUID, timeout: float) -> State:
     deadline = time.monotonic() + timeout
     while True:
-        flow_run = await client.read_flow_run(flow_run_id)
+        flow_run = await _read_flow_run(client, flow_run_id)
         if flow_run.state is not None and flow_run.state.is_final():
             return flow_run.state
         if time.monotonic() > deadline:

@@ -9,6 +9,7 @@ from prefect import flow
 
 from pipelines.common.dump import DumpResult, dump_tables
 from pipelines.common.dump_sample import sample_database
+from pipelines.common.source import run_locally
 
 PACKAGE: Final = "pipelines.{{ cookiecutter.__pipeline_dir }}"
 
@@ -37,12 +38,14 @@ def {{ cookiecutter.__pipeline_dir }}(
     """{{ cookiecutter.description | wordwrap(100, wrapstring="\n    ") }}
 
     Dumps ``table_id`` (every table of queries/ when None) with the generic dump of pipelines/common/dump.py,
-    whose docstrings describe each parameter. Without a database, a local SQLite sample of the tables is
-    read (for a local lake only).
+    whose docstrings describe each parameter. The database is given by the parameters, or by the job secret's
+    ``<DB_CREDENTIALS>__DATABASE_URL``; with neither, only a local run (``python flow.py``, on a local lake)
+    reads a generated SQLite sample of the tables.
     """
     return dump_tables(PACKAGE, locals(), sample_database=partial(sample_database, PACKAGE))
 
 
 if __name__ == "__main__":
+    run_locally()
     for result in {{ cookiecutter.__pipeline_dir }}():
         print(f"{result.rows_written} row(s) of {result.table} written to {result.destination}")

@@ -7,6 +7,7 @@ import pytest
 from pipelines.common.dump_sample import SAMPLE_ROWS
 from pipelines.common.lake import Lake
 from pipelines.common.settings import LOCAL_DATA_DIR_ENV
+from pipelines.common.source import LOCAL_RUN_ENV
 from pipelines.{{ cookiecutter.__pipeline_dir }}.flow import (
     {{ cookiecutter.__pipeline_dir }} as run_flow,
 )
@@ -20,7 +21,8 @@ DATASET_ID = "brutos_{{ cookiecutter.secretaria }}"
 
 @pytest.fixture(autouse=True)
 def local_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sample database goes to the test's directory."""
+    """A local run (samples allowed), whose sample database goes to the test's directory."""
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")
     monkeypatch.setenv(LOCAL_DATA_DIR_ENV, str(tmp_path / "local"))
 
 
