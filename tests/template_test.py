@@ -325,7 +325,7 @@ def test_dump_db_kind_has_a_query_stub_per_table_and_no_tasks(pipelines_dir: Pat
 def test_dump_db_prefect_yaml_has_one_schedule_per_table(pipelines_dir: Path) -> None:
     created = render(pipelines_dir, **DUMP_ANSWERS)
     for environment, deployment in deployments_by_environment(created).items():
-        assert deployment["parameters"] == {"dataset_id": "brutos_smtr"}
+        assert deployment["parameters"] == {"dataset_id": "brutos_smtr", "db_credentials": "DB_DUMP_SIGMA"}
         assert deployment["schedules"] == [
             {
                 "cron": "*/5 * * * *",
