@@ -20,6 +20,7 @@ if "PREFECT_HOME" not in os.environ:
 
 POSTGRES_URL_ENV = "PIPELINES_TEST_POSTGRES_URL"
 MARIADB_URL_ENV = "PIPELINES_TEST_MARIADB_URL"
+GCS_URL_ENV = "PIPELINES_TEST_GCS_URL"
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def _server_url(variable: str, server: str, script: str) -> str:
-    """A test server's SQLAlchemy URL from ``variable``; skips without one, except in CI where it fails."""
+    """A test server's URL from ``variable``; skips without one, except in CI where it fails."""
     url = os.environ.get(variable)
     if not url:
         skip_or_fail(
@@ -69,6 +70,13 @@ def postgres_url() -> str:
 def mariadb_url() -> str:
     """The test MariaDB server's SQLAlchemy URL; skips without one, except in CI where it fails."""
     return _server_url(MARIADB_URL_ENV, "MariaDB", "start-mariadb.sh")
+
+
+@pytest.fixture(scope="session")
+def gcs_url() -> str:
+    """The test GCS JSON API server (``http://127.0.0.1:<port>``, bucket ``lake``); skips without one, except
+    in CI where it fails."""
+    return _server_url(GCS_URL_ENV, "GCS API server", "start-gcs.sh")
 
 
 @pytest.fixture

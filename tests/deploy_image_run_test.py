@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,39 @@ from prefect.utilities.dockerutils import docker_client
 from pipeline_platform.images import docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL
 from pipeline_platform.local_server import stop_local_server
+from pipelines.common.lake import Lake
+from pipelines.common.sample_server import SampleServer, json_response
+from pipelines.common.settings import GCS_ENDPOINT_ENV, LAKE_URI_ENV
 from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import free_port, read_deployments, run_script
 from repo_testing.registry import RegistryUnavailable, local_registry
 from repo_testing.workspace import commit_all, copy_repo, git
 
 DEPLOYMENT = "rj-smtr--gps-brt--staging"
+# The capture's source, as its deployments name it: a variable of the job's secret.
+SOURCE_VARIABLE = "SMTR_BRT_GPS__API_URL"
+RAW_TABLE = "br_rj_riodejaneiro_brt_gps/registros_raw"
+TREATED_TABLE = "br_rj_riodejaneiro_brt_gps/registros"
+
+
+@pytest.fixture
+def brt_api() -> Iterator[SampleServer]:
+    """The BRT API's stand-in on 127.0.0.1: two buses in Rio, reported a minute ago."""
+    now_ms = int((time.time() - 60) * 1000)
+    vehicles = [
+        {"codigo": code, "latitude": -22.9, "longitude": -43.3, "dataHora": now_ms, "linha": "10"}
+        for code in ("40001", "40002")
+    ]
+    with SampleServer({"/veiculos": lambda _query: json_response({"veiculos": vehicles})}) as server:
+        yield server
+
+
+@pytest.fixture
+def gcs_lake(gcs_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str]]:
+    """A fresh prefix of the GCS server's bucket, and the lake settings a run there gets."""
+    uri = f"gs://lake/run-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv(GCS_ENDPOINT_ENV, gcs_url)  # for this test's own reads
+    return uri, {LAKE_URI_ENV: uri, GCS_ENDPOINT_ENV: gcs_url}
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +73,21 @@ def output(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}"
 
 
-def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Path, home: Path) -> None:
+def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(
+    repo: Path, home: Path, brt_api: SampleServer, gcs_lake: tuple[str, dict[str, str]]
+) -> None:
     tasks = repo / "pipelines/rj_smtr__gps_brt/tasks.py"
     tasks.write_text(tasks.read_text() + "\n# changed by the image run test\n")
     commit_all(repo, "smtr change")
     tag = git(repo, "rev-parse", "--short", "HEAD").strip()
     port = free_port()
-    env = {"PIPELINES_LOCAL_PREFECT_HOME": str(home), "PIPELINES_LOCAL_PREFECT_PORT": str(port)}
+    lake_uri, lake_env = gcs_lake
+    env = {
+        "PIPELINES_LOCAL_PREFECT_HOME": str(home),
+        "PIPELINES_LOCAL_PREFECT_PORT": str(port),
+        SOURCE_VARIABLE: brt_api.url("/veiculos"),
+        **lake_env,
+    }
 
     try:
         result = run_script(
@@ -87,6 +124,13 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(repo: Pat
             return [run.state.name for run in found if run.state is not None]
 
         assert asyncio.run(runs()) == ["Completed"]  # the run the tool made, read back from the server
+        # The source was the job secret's variable; the lake, the GCS server on 127.0.0.1.
+        assert brt_api.hits["/veiculos"] == 1
+        lake = Lake.from_uri(lake_uri)
+        for table in (RAW_TABLE, TREATED_TABLE):
+            files = lake.list_files(table, recursive=True)
+            assert files and all("/data_particao=" in path and "/hora_particao=" in path for path in files)
+        assert sorted(lake.read_table(TREATED_TABLE)["id_veiculo"].to_pylist()) == ["40001", "40002"]
     finally:
         with docker_client() as docker:
             for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
@@ -174,5 +218,36 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
     finally:
         with docker_client() as docker:
             for name in built:
+                with contextlib.suppress(Exception):  # already gone, or never built
+                    docker.images.remove(name)
+
+
+def test_a_prod_run_without_its_source_fails_naming_it_and_writes_nothing(
+    repo: Path, home: Path, gcs_lake: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SOURCE_VARIABLE, raising=False)
+    lake_uri, lake_env = gcs_lake
+    port = free_port()
+    env = {"PIPELINES_LOCAL_PREFECT_HOME": str(home), "PIPELINES_LOCAL_PREFECT_PORT": str(port), **lake_env}
+    tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+    try:
+        result = run_script(
+            "deploy",
+            repo,
+            "--environment",
+            "prod",
+            "--pipeline",
+            "rj_smtr__gps_brt",
+            "--run",
+            "rj-smtr--gps-brt--prod",
+            env=env,
+        )
+        assert result.returncode != 0, output(result)
+        assert "ended Failed" in result.stdout, output(result)
+        assert SOURCE_VARIABLE in result.stdout, output(result)
+        assert Lake.from_uri(lake_uri).list_files("br_rj_riodejaneiro_brt_gps", recursive=True) == []
+    finally:
+        with docker_client() as docker:
+            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
                 with contextlib.suppress(Exception):  # already gone, or never built
                     docker.images.remove(name)

@@ -4,6 +4,13 @@ The root is a local directory (default ``./data/lake``) or ``gs://bucket/prefix`
 ``pyarrow.fs``. Tables live at ``<root>/<dataset>/<table>/ano_particao=YYYY/mes_particao=MM/
 data_particao=YYYY-MM-DD[/hora_particao=HH]/<file>.parquet``. Writers choose deterministic file names
 (derived from the data's window), so rewriting a window replaces its files instead of adding new ones.
+
+GCS is not a disk (docs/lake.md): an object appears whole when its upload completes, but an upload that
+fails after it began may still leave the bytes written so far as an object, and "move" is a server-side
+copy then a delete. So every file is written under a hidden temporary name (readers skip names starting
+with '.') and copied over its final name, which readers see replaced at once; a temporary a crash left
+behind is removed by the next write of that file. GCS has no directories either: a partition exists when a
+file is in it, and partitions are found from one listing of the table's files.
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,11 +31,14 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipelines.common.settings import default_lake_uri
+from pipelines.common.settings import GCS_ENDPOINT_ENV, default_lake_uri
 
 _YEAR_DIR = re.compile(r"^ano_particao=(\d{4})$")
 _MONTH_DIR = re.compile(r"^mes_particao=(\d{1,2})$")
 _DAY_DIR = re.compile(r"^data_particao=(\d{4}-\d{2}-\d{2})$")
+_PARTITION_DIRS = (_YEAR_DIR, _MONTH_DIR, _DAY_DIR)
+# Temporary files of a write are ``.<final name>.<pid>-<random>.tmp``.
+_TEMPORARY_PREFIX = ".{name}."
 
 
 class LakeError(RuntimeError):
@@ -73,7 +84,13 @@ class Lake:
             local.mkdir(parents=True, exist_ok=True)
             return cls(pafs.LocalFileSystem(), local.as_posix(), local.as_posix())
         try:
-            filesystem, root = pafs.FileSystem.from_uri(uri)
+            if uri.startswith("gs://"):
+                filesystem: pafs.FileSystem = pafs.GcsFileSystem(**gcs_options())
+                root = uri[len("gs://") :].strip("/")
+                if not root:
+                    raise pa.ArrowInvalid("no bucket in the URI")
+            else:
+                filesystem, root = pafs.FileSystem.from_uri(uri)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
             raise LakeError(f"cannot open lake URI {uri!r}: {exc}") from exc
         return cls(filesystem, root, uri)
@@ -92,14 +109,18 @@ class Lake:
         """Write ``table`` to ``relative_path`` atomically: readers see the old file or the new one, whole.
 
         The data goes to a hidden temporary name in the same directory first (Parquet readers skip names
-        starting with '.'), then is moved over the final name.
+        starting with '.'), then is moved over the final name: a rename on a disk, a server-side copy (the
+        final object replaced at once) then a delete on GCS. Temporaries of this file that an earlier
+        crash left behind are deleted once the new file is in place.
         """
         final = self.path(relative_path)
         directory, _, name = final.rpartition("/")
         if not name.endswith(".parquet"):
             raise LakeError(f"{relative_path!r}: Parquet file names must end with .parquet")
-        self.filesystem.create_dir(directory, recursive=True)
-        temporary = f"{directory}/.{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+        if self.is_local:
+            self.filesystem.create_dir(directory, recursive=True)  # an object store needs no directories
+        unique = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        temporary = f"{directory}/{_TEMPORARY_PREFIX.format(name=name)}{unique}.tmp"
         try:
             with self.filesystem.open_output_stream(temporary) as sink:
                 pq.write_table(table, sink)
@@ -107,7 +128,19 @@ class Lake:
         except BaseException:
             _delete_quietly(self.filesystem, temporary)
             raise
+        self._delete_leftovers(directory, name)
         return final
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
+    def _delete_leftovers(self, directory: str, name: str) -> None:
+        prefix = _TEMPORARY_PREFIX.format(name=name)
+        selector = pafs.FileSelector(directory, allow_not_found=True)
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == pafs.FileType.File and info.base_name.startswith(prefix):
+                _delete_quietly(self.filesystem, info.path)
 
     def list_files(self, relative_dir: str, *, recursive: bool = False) -> list[str]:
         """Visible files (not starting with '.' or '_') under a directory, as paths relative to the root."""
@@ -115,14 +148,6 @@ class Lake:
             self._relative(info.path)
             for info in self._list(relative_dir, recursive=recursive)
             if info.type == pafs.FileType.File and not _is_hidden(info.base_name)
-        )
-
-    def list_dirs(self, relative_dir: str) -> list[str]:
-        """Names of the direct subdirectories of a directory (empty if it does not exist)."""
-        return sorted(
-            info.base_name
-            for info in self._list(relative_dir, recursive=False)
-            if info.type == pafs.FileType.Directory and not _is_hidden(info.base_name)
         )
 
     def delete_file(self, relative_path: str) -> None:
@@ -202,40 +227,49 @@ def write_partitioned(
 
 def latest_partition_day(lake: Lake, table_dir: str) -> date | None:
     """The newest ``data_particao`` under ``table_dir`` that holds at least one file, if any."""
-    for day, day_path in partition_days(lake, table_dir):
-        if lake.list_files(day_path, recursive=True):
-            return day
-    return None
+    newest = next(partition_days(lake, table_dir), None)
+    return newest[0] if newest else None
 
 
 def partition_days(lake: Lake, table_dir: str, *, since: date | None = None) -> Iterator[tuple[date, str]]:
-    """``(day, relative dir)`` of the day partitions under ``table_dir``, newest first, down to ``since``.
+    """``(day, relative dir)`` of the day partitions holding files under ``table_dir``, newest first, down
+    to ``since``.
 
-    Directories are listed lazily, a month at a time, so finding the newest day reads a few listings only.
+    Found from one recursive listing of the table's visible files: an object store has no directories, only
+    objects whose names share a prefix, so a partition is where a file is (one listing request per thousand
+    files on GCS). Directories that do not read as a partition (or as a real date) are ignored.
     """
-    for year_dir in _matching_desc(lake.list_dirs(table_dir), _YEAR_DIR):
-        if since is not None and int(year_dir.partition("=")[2]) < since.year:
+    prefix = f"{table_dir.strip('/')}/"
+    days: dict[date, str] = {}
+    for path in lake.list_files(table_dir, recursive=True):
+        parts = path[len(prefix) :].split("/")
+        if len(parts) < 4:
+            continue
+        year, month, day = (
+            pattern.match(part) for pattern, part in zip(_PARTITION_DIRS, parts, strict=False)
+        )
+        if year is None or month is None or day is None:
+            continue
+        try:
+            found = date.fromisoformat(day.group(1))
+        except ValueError:
+            continue
+        if (found.year, found.month) == (int(year.group(1)), int(month.group(1))):
+            days.setdefault(found, prefix + "/".join(parts[:3]))
+    for found in sorted(days, reverse=True):
+        if since is not None and found < since:
             return
-        for month_dir in _matching_desc(lake.list_dirs(f"{table_dir}/{year_dir}"), _MONTH_DIR):
-            month_path = f"{table_dir}/{year_dir}/{month_dir}"
-            for day_dir in _matching_desc(lake.list_dirs(month_path), _DAY_DIR):
-                try:
-                    day = date.fromisoformat(day_dir.partition("=")[2])
-                except ValueError:
-                    continue
-                if since is not None and day < since:
-                    return
-                yield day, f"{month_path}/{day_dir}"
+        yield found, days[found]
 
 
-def _matching_desc(names: list[str], pattern: re.Pattern[str]) -> Iterator[str]:
-    matching = [(match.group(1), name) for name in names if (match := pattern.match(name))]
-    for _, name in sorted(matching, key=lambda item: _sortable(item[0]), reverse=True):
-        yield name
-
-
-def _sortable(value: str) -> tuple[int, str]:
-    return (int(value), value) if value.isdigit() else (0, value)
+def gcs_options(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Options of the lake's ``GcsFileSystem``: Google's defaults (the job's service account); in tests,
+    ``$PIPELINES_GCS_ENDPOINT_OVERRIDE`` (``http://127.0.0.1:<port>``) points them at a local server."""
+    override = (os.environ if environ is None else environ).get(GCS_ENDPOINT_ENV, "").strip()
+    if not override:
+        return {}
+    parts = urlsplit(override if "://" in override else f"http://{override}")
+    return {"anonymous": True, "scheme": parts.scheme or "http", "endpoint_override": parts.netloc}
 
 
 def _is_hidden(name: str) -> bool:

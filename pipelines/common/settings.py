@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 LAKE_URI_ENV: Final = "PIPELINES_LAKE_URI"
 LOCAL_DATA_DIR_ENV: Final = "PIPELINES_LOCAL_DATA_DIR"
+# Tests only: the GCS JSON API server to talk to instead of Google's (e.g. http://127.0.0.1:9023).
+GCS_ENDPOINT_ENV: Final = "PIPELINES_GCS_ENDPOINT_OVERRIDE"
 DEFAULT_LOCAL_DATA_DIR: Final = "data"
 
 RIO_TZ: Final = ZoneInfo("America/Sao_Paulo")

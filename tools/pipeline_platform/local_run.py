@@ -39,6 +39,8 @@ from prefect.states import Scheduled
 from prefect.utilities.dockerutils import docker_client
 from prefect_docker.worker import DockerWorker
 
+from pipelines.common.settings import GCS_ENDPOINT_ENV, LAKE_URI_ENV
+
 LOCAL_POOL = "local-docker"
 TWIN_SUFFIX = "--local-docker"
 RUN_TIMEOUT_SECONDS = 900.0
@@ -47,7 +49,7 @@ SUBMIT_ATTEMPTS = 4
 RETRY_SECONDS = 2.0
 # Prefect's worker marks a run it could not hand to the infrastructure with this message.
 SUBMIT_FAILED = "Failed to submit flow run to infrastructure"
-FORWARDED_ENV = ("PIPELINES_LAKE_URI", "PIPELINES_GCS_ENDPOINT_OVERRIDE")
+FORWARDED_ENV = (LAKE_URI_ENV, GCS_ENDPOINT_ENV)
 _SECRET_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]__[A-Z0-9][A-Z0-9_]*$")
 _TRANSIENT = (httpx.TransportError, PrefectHTTPStatusError)
 
