@@ -173,12 +173,6 @@ class Lake:
         return full_path[len(self.root) + 1 :]
 
 
-def is_local_uri(uri: str | None = None) -> bool:
-    """Whether a lake URI (default: the configured one) is a directory of this machine."""
-    uri = uri or default_lake_uri()
-    return "://" not in uri or uri.startswith("file://")
-
-
 def split_by_partition(
     table: pa.Table, time_column: str, *, hourly: bool = False
 ) -> list[tuple[Partition, pa.Table]]:

@@ -11,13 +11,12 @@ from pipelines.common.lake import (
     Lake,
     LakeError,
     Partition,
-    is_local_uri,
     latest_partition_day,
     partition_days,
     split_by_partition,
     write_partitioned,
 )
-from pipelines.common.settings import LAKE_URI_ENV, RIO_TZ
+from pipelines.common.settings import LAKE_URI_ENV, RIO_TZ, is_local_uri
 
 
 def test_partition_paths_are_hive_and_zero_padded() -> None:

@@ -24,3 +24,9 @@ def local_data_dir() -> Path:
 def default_lake_uri() -> str:
     """``$PIPELINES_LAKE_URI`` (e.g. ``gs://bucket/prefix`` in production), else ``./data/lake``."""
     return os.environ.get(LAKE_URI_ENV) or str(local_data_dir() / "lake")
+
+
+def is_local_uri(uri: str | None = None) -> bool:
+    """Whether a lake URI (default: the configured one) is a directory of this machine."""
+    uri = uri or default_lake_uri()
+    return "://" not in uri or uri.startswith("file://")

@@ -7,7 +7,7 @@ sample database) is allowed only when the process says it is a local run: ``pyth
 and ``./pants run`` go through the flow's ``__main__``, which calls :func:`run_locally`. A deployed run
 (prod or staging) with no source fails before writing anything, naming what to set.
 
-The validator (tools/pipeline_platform/source_rule.py) applies the same names to every deployment.
+The validator (tools/pipeline_platform/validator/source.py) applies the same names to every deployment.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
-from pipelines.common.lake import is_local_uri
 from pipelines.common.secrets import get_secret, secret_env_var
+from pipelines.common.settings import is_local_uri
 
 LOCAL_RUN_ENV: Final = "PIPELINES_LOCAL_RUN"
 # Flow parameters that name the source itself, and those that name the job secret holding it.

@@ -36,7 +36,7 @@ def deployment(environment: str) -> Config:
         "schedules": [
             {"cron": "*/5 * * * *", "timezone": "America/Sao_Paulo", "active": environment == "prod"}
         ],
-        "parameters": {"attempts": 5},
+        "parameters": {"attempts": 5, "api_url": "https://api.example/v1"},
         "work_pool": {
             "name": "default-pool",
             "job_variables": {

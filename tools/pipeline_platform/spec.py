@@ -43,7 +43,7 @@ from pipeline_platform.prefect_internals import (
 )
 from pipeline_platform.problems import Problem, SpecError, sorted_problems
 from pipeline_platform.repo import DEPLOYMENTS_FILE
-from pipeline_platform.validator import document, flow, messages, names, schedules, work_pool
+from pipeline_platform.validator import document, flow, messages, names, schedules, source, work_pool
 from pipeline_platform.validator.checker import Checker
 from pipeline_platform.validator.conventions import PULL_STEPS, UNSUPPORTED_KEYS, render_image_tag
 from pipeline_platform.validator.fields import fields, read_section, type_problems
@@ -226,6 +226,8 @@ def _deployment(checker: Checker, pipeline: PipelineName | None, here: Location,
         valid_schedules = schedules.schedules(checker, deployment, schema)
     with checker.guard(deployment.at("parameters"), "the parameters"):
         flow.deployment_parameters(checker, deployment, schema)
+    with checker.guard(deployment.at("parameters"), "the source"):
+        source.source(checker, deployment, schema, environment)
     pool = None
     with checker.guard(deployment.at("work_pool"), "the work pool"):
         pool = work_pool.work_pool(checker, pipeline, deployment, environment)
