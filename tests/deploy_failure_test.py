@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import PrefectClient
 
-from pipeline_platform.images import ImageResult, ImageStatus
+from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.local_server import LocalServer, ensure_local_server, stop_local_server
 from pipeline_platform.register import RetryPolicy, register_pipeline
 from pipeline_platform.repo import pipeline_dirs

@@ -18,7 +18,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
 from prefect.utilities.dockerutils import docker_client
 
-from pipeline_platform.images import docker_unavailable_reason
+from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL
 from pipeline_platform.local_server import stop_local_server
 from pipelines.common.lake import Lake

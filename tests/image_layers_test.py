@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_platform.images import docker_unavailable_reason, seed_layers
+from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
+from pipeline_platform.images import seed_layers
 from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import free_port
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine

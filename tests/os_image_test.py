@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_platform.images import build_failure_cause, docker_unavailable_reason
+from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
+from pipeline_platform.images import build_failure_cause
 from pipeline_platform.local_server import stop_local_server
 from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import free_port, run_script

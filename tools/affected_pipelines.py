@@ -18,12 +18,12 @@ from pathlib import Path
 from rich.console import Console
 
 from pipeline_platform.affected import plan_for_files, plan_since
-from pipeline_platform.deploy import load_specs
 from pipeline_platform.graph import PipelineGraph, formats, render
-from pipeline_platform.images import image_tag, registry
+from pipeline_platform.image_refs import image_tag, registry
 from pipeline_platform.pants import PantsError, peek_all
 from pipeline_platform.planning import plan_json, plan_report
 from pipeline_platform.repo import GitError, default_base_revision, find_repo_root, resolve_revision
+from pipeline_platform.spec import load_specs
 from pipeline_platform.summary import append_step_summary, show, terminal_width
 from pipelines.common.naming import ENVIRONMENTS
 

@@ -18,11 +18,12 @@ from collections.abc import Sequence
 import httpx
 from rich.console import Console
 
-from pipeline_platform.deploy import DeployError, Options, deploy
+from pipeline_platform.deploy import Options, deploy
 from pipeline_platform.drift import check
-from pipeline_platform.images import ImageTagError
+from pipeline_platform.image_refs import ImageTagError
 from pipeline_platform.local_server import LocalServerError
 from pipeline_platform.pants import PantsError
+from pipeline_platform.problems import DeployError
 from pipeline_platform.register import describe_error
 from pipeline_platform.repo import GitError, find_repo_root
 from pipeline_platform.summary import terminal_width

@@ -21,10 +21,15 @@ from pathlib import Path
 from pipeline_platform.pants import TargetGraph, peek, peek_all, peek_changed
 from pipeline_platform.repo import (
     DEPLOYMENTS_FILE,
+    NULL_SHA,
     PIPELINES_DIR,
     changed_files,
+    default_base_revision,
+    deployments_address,
+    image_address,
     pipeline_dirs,
     pipeline_names,
+    resolve_revision,
 )
 from pipelines.common.naming import PIPELINE_DIR_PATTERN, NamingError, PipelineName
 
@@ -88,12 +93,19 @@ class Plan:
         return [item.pipeline.dir_name for item in self.pipelines]
 
 
-def image_address(pipeline: PipelineName) -> str:
-    return f"{PIPELINES_DIR}/{pipeline.dir_name}:image"
-
-
-def deployments_address(pipeline: PipelineName) -> str:
-    return f"{PIPELINES_DIR}/{pipeline.dir_name}:deployments"
+def plan_for(
+    repo: Path, *, every: bool = False, pipeline: str | None = None, changed_since: str | None = None
+) -> Plan:
+    """The deploy's plan: every pipeline, one, or those changed since a revision (default: the merge base)."""
+    if every:
+        return plan_all(repo)
+    if pipeline:
+        return plan_pipeline(repo, pipeline)
+    since = changed_since if changed_since not in (None, "", NULL_SHA) else None
+    if since is None:
+        base = default_base_revision(repo)
+        return plan_since(repo, base, f"changes since {base[:12]} (merge base with master)")
+    return plan_since(repo, resolve_revision(repo, since), f"changes since {since}")
 
 
 def plan_all(repo: Path, description: str = "--all: every pipeline") -> Plan:

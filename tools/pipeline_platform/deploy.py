@@ -9,46 +9,36 @@
 5. Build the images with Pants (tag: short git sha), pushed when a registry is configured.
 6. Register every deployment of the environment for each pipeline, in this process, through Prefect's client.
 7. ``--prune``; ``--run`` (embedded mode); the summary table (stdout and $GITHUB_STEP_SUMMARY).
+
+Steps 3 to 7 share one Prefect client session (session.py); everything printed goes through reporter.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from prefect.client.orchestration import get_client
-from prefect.settings import (
-    PREFECT_API_URL,
-    PREFECT_CLIENT_MAX_RETRIES,
-    get_current_settings,
-    temporary_settings,
-)
+from prefect.client.orchestration import PrefectClient
 from rich.console import Console
 
-from pipeline_platform import base_image, deps_image, images, local_server, pools, register
-from pipeline_platform.affected import (
-    Action,
-    AffectedPipeline,
-    Plan,
-    Reason,
-    plan_all,
-    plan_pipeline,
-    plan_since,
-)
-from pipeline_platform.images import ImageResult, ImageStatus
+from pipeline_platform import docker_cli, images, local_server, pools, published, register
+from pipeline_platform.affected import Action, AffectedPipeline, Plan, Reason, plan_for
+from pipeline_platform.image_refs import ImageResult, ImageStatus, image_tag, planned_reference
+from pipeline_platform.image_refs import registry as image_registry
 from pipeline_platform.local_run import LocalRunError, run_in_local_docker
 from pipeline_platform.pants import PantsError, private_daemon
 from pipeline_platform.planning import plan_report, problems_report
-from pipeline_platform.register import PipelineOutcome, RetryPolicy
-from pipeline_platform.repo import NULL_SHA, default_base_revision, pipeline_dirs, resolve_revision
-from pipeline_platform.spec import PipelineSpec, Problem, SpecError, load_pipeline
-from pipeline_platform.summary import Report, append_step_summary, show
-from pipelines.common.naming import WORK_POOLS, PipelineName
+from pipeline_platform.problems import DeployError
+from pipeline_platform.register import PipelineOutcome, PruneResult, RetryPolicy
+from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.reporter import Reporter, outcome_report
+from pipeline_platform.session import Server, configured_api_url, ensure_server, session
+from pipeline_platform.spec import PipelineSpec, load_specs
+from pipelines.common.naming import WORK_POOLS
 
 
 @dataclass(frozen=True)
@@ -63,433 +53,229 @@ class Options:
     check: bool = False  # deploy_prefect_flows.py --check: drift.check instead of a deploy
 
 
-class DeployError(RuntimeError):
-    """A reason to stop before registering anything (printed without a traceback)."""
+@dataclass(frozen=True)
+class _Deploy:
+    """What the server phase needs from the steps before it."""
 
-
-def make_plan(repo: Path, options: Options) -> Plan:
-    if options.all:
-        return plan_all(repo)
-    if options.pipeline:
-        return plan_pipeline(repo, options.pipeline)
-    since = options.changed_since if options.changed_since not in (None, "", NULL_SHA) else None
-    if since is None:
-        base = default_base_revision(repo)
-        return plan_since(repo, base, f"changes since {base[:12]} (merge base with master)")
-    return plan_since(repo, resolve_revision(repo, since), f"changes since {since}")
-
-
-def load_specs(repo: Path, names: Sequence[str]) -> tuple[dict[str, PipelineSpec], list[Problem]]:
-    templates = pools.load_pool_templates(repo)
-    specs: dict[str, PipelineSpec] = {}
-    problems: list[Problem] = []
-    for name in names:
-        try:
-            specs[name] = load_pipeline(repo / "pipelines" / name, templates)
-        except SpecError as error:
-            problems.extend(error.problems)
-    return specs, problems
+    repo: Path
+    options: Options
+    plan: Plan
+    specs: dict[str, PipelineSpec]
+    tag: str
+    registry: str | None
+    server: Server
+    keep: set[str] | DeployError | None
+    report: Reporter
 
 
 def deploy(repo: Path, options: Options, console: Console) -> int:
     # A dry run queries Pants once; a deploy queries, then builds: one daemon for both saves a Pants start-up.
     with contextlib.nullcontext() if options.dry_run else private_daemon(repo):
-        return _deploy(repo, options, console)
+        return _deploy(repo, options, Reporter(console))
 
 
-def _deploy(repo: Path, options: Options, console: Console) -> int:
+def _deploy(repo: Path, options: Options, report: Reporter) -> int:
     started = time.monotonic()
-    plan = make_plan(repo, options)
-    console.print(f"Plan: {len(plan.pipelines)} pipeline(s), {plan.description} ({_since(started)}).")
+    plan = plan_for(repo, every=options.all, pipeline=options.pipeline, changed_since=options.changed_since)
+    report.planned(plan, started)
     validation_started = time.monotonic()
     specs, problems = load_specs(repo, plan.names())
-    console.print(f"Validated {len(plan.pipelines)} prefect.yaml ({_since(validation_started)}).")
-    tag = images.image_tag(repo)
-    registry = images.registry()
-    show(console, plan_report(plan, specs, options.environment, tag, registry, dry_run=options.dry_run))
+    report.validated(len(plan.pipelines), validation_started)
+    tag = image_tag(repo)
+    registry = image_registry()
+    report.table(plan_report(plan, specs, options.environment, tag, registry, dry_run=options.dry_run))
     if problems:
-        for problem in problems:
-            console.print(f"[red]{problem}[/]", highlight=False)
-        append_step_summary(problems_report(problems).to_markdown())
-        console.print(f"[bold red]{len(problems)} problem(s): nothing was built or registered.[/]")
+        report.problems(problems, problems_report(problems))
         return 1
     if options.dry_run:
-        if options.prune:
-            console.print(
-                f"--prune: {options.environment} deployments that no prefect.yaml declares would be deleted."
-            )
-        console.print(f"Dry run: nothing built or registered ({time.monotonic() - started:.1f} s).")
+        report.dry_run(options.environment, options.prune, started)
         return 0
     if not plan.pipelines and not options.prune and not options.run:
-        console.print(f"Nothing to deploy ({_since(started)}).")
+        report.nothing_to_deploy(started)
         return 0
     # Before the server and the builds: an engine that cannot get the OS image would fail every image.
-    building = bool(plan.to_build) and images.docker_unavailable_reason() is None
+    building = bool(plan.to_build) and docker_cli.unavailable_reason() is None
     if building and (missing_os_image := images.os_image_problem(repo)):
         raise DeployError(f"no OS image to build the images on: {missing_os_image}")
-    keep = _prune_keep_set(repo, options) if options.prune else None
-
-    configured = get_current_settings().api.url
-    embedded = configured is None
-    if options.run and not embedded:
+    keep = _prune_keep_set(repo, options.environment) if options.prune else None
+    if options.run and configured_api_url() is not None:
         raise DeployError("--run works in embedded mode only: unset PREFECT_API_URL")
-    if embedded:
-        server = local_server.ensure_local_server(
-            local_server.default_home(repo), local_server.default_port()
-        )
-        verb = "Started" if server.started_now else "Reusing"
-        console.print(f"{verb} the embedded Prefect server at {server.url} (SQLite in {server.home}).")
-        api_url = server.api_url
-    else:
-        api_url = str(configured)
-        console.print(f"Prefect API: {api_url}")
-
-    # The retry policy below is the only one: the client's own retries would multiply the waits.
-    with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_CLIENT_MAX_RETRIES: 0}):
-        if embedded:
-            asyncio.run(_apply_pools(repo, console))
-        to_build, kept = asyncio.run(
-            _split_by_image(plan, specs, options.environment, tag, registry, console)
-        )
-        replaced = asyncio.run(_current_images(to_build, specs, options.environment)) if registry else []
-        built = _build(repo, to_build, tag, registry, embedded, console, replaced)
-        outcomes = asyncio.run(_register(plan, specs, options.environment, {**kept, **built}, tag, console))
-        pruned = asyncio.run(_prune(options.environment, keep, console)) if keep is not None else None
-        run_ok = asyncio.run(_run_locally(options.run, console)) if options.run else True
+    server = ensure_server(repo)
+    report.server(server)
+    run = _Deploy(repo, options, plan, specs, tag, registry, server, keep, report)
+    outcomes, pruned, run_ok = asyncio.run(_with_server(run))
     failed = [outcome for outcome in outcomes if not outcome.ok]
-    show(console, outcome_report(outcomes, options.environment, time.monotonic() - started, pruned))
-    if embedded:
-        console.print(
-            f"\nPrefect UI: [bold]{api_url.removesuffix('/api')}[/] (open it in a browser; the server keeps "
-            f"running — stop it with `kill -TERM -{_server_pid(repo)}`)."
-        )
+    report.table(outcome_report(outcomes, options.environment, time.monotonic() - started, pruned))
+    if server.embedded:
+        report.embedded_ui(server, _server_pid(repo))
     prune_failed = pruned is not None and pruned.error is not None
     return 1 if failed or prune_failed or not run_ok else 0
 
 
-async def _apply_pools(repo: Path, console: Console) -> None:
-    templates = pools.load_pool_templates(repo)
-    async with get_client() as client:
-        changes = await pools.apply_pools(client, templates, WORK_POOLS)
-    console.print("Work pools: " + ", ".join(f"{change.name} {change.action}" for change in changes))
+async def _with_server(run: _Deploy) -> tuple[list[PipelineOutcome], PruneResult | None, bool]:
+    """Steps 3 to 7 in one client session: pools, current images, build, register, prune, run."""
+    environment = run.options.environment
+    policy = RetryPolicy.from_env()
+    async with session(run.server.api_url) as client:
+        if run.server.embedded:
+            templates = pools.load_pool_templates(run.repo)
+            run.report.pools(await pools.apply_pools(client, templates, WORK_POOLS))
+        to_build, kept = await _split_by_image(client, run, policy)
+        replaced = await _current_images(client, run, to_build, policy) if run.registry else []
+        built = await asyncio.to_thread(_build, run, to_build, replaced)
+        outcomes = await _register(client, run, {**kept, **built}, policy)
+        pruned = await _prune(client, environment, run.keep, run.report) if run.keep is not None else None
+        run_ok = await _run_locally(client, run.options.run, run.report) if run.options.run else True
+    return outcomes, pruned, run_ok
 
 
 async def _split_by_image(
-    plan: Plan,
-    specs: dict[str, PipelineSpec],
-    environment: str,
-    tag: str,
-    registry: str | None,
-    console: Console,
+    client: PrefectClient, run: _Deploy, policy: RetryPolicy
 ) -> tuple[list[AffectedPipeline], dict[str, ImageResult]]:
     """Pipelines whose image must be built, and the images kept by prefect.yaml-only changes."""
-    to_build = list(plan.to_build)
+    to_build = list(run.plan.to_build)
     kept: dict[str, ImageResult] = {}
-    register_only = [item for item in plan.pipelines if not item.action.builds_image]
-    if not register_only:
-        return to_build, kept
-    policy = RetryPolicy.from_env()
-    async with get_client() as client:
-        for item in register_only:
-            spec = specs[item.pipeline.dir_name]
-
-            async def read(spec: PipelineSpec = spec) -> str | None:
-                return await register.current_image(client, spec, environment)
-
-            try:
-                current, _ = await register.with_retries(policy, read)
-            except Exception as error:
-                raise DeployError(
-                    f"cannot read the current deployments: {register.describe_error(error)}"
-                ) from error
-            if current is None:
-                console.print(
-                    f"{item.pipeline.dir_name}: no image registered in {environment} yet, building one."
-                )
-                reason = Reason(f"{item.reason.changed} (no image registered yet)", item.reason.path)
-                to_build.append(replace(item, action=Action.BUILD_AND_REGISTER, reason=reason))
-            else:
-                kept[item.pipeline.dir_name] = ImageResult(item.pipeline, current, ImageStatus.KEPT)
+    environment = run.options.environment
+    for item in run.plan.pipelines:
+        if item.action.builds_image:
+            continue
+        name = item.pipeline.dir_name
+        try:
+            current = await register.read_current_image(client, run.specs[name], environment, policy)
+        except Exception as error:
+            raise DeployError(
+                f"cannot read the current deployments: {register.describe_error(error)}"
+            ) from error
+        if current is None:
+            run.report.no_image_yet(name, environment)
+            reason = Reason(f"{item.reason.changed} (no image registered yet)", item.reason.path)
+            to_build.append(replace(item, action=Action.BUILD_AND_REGISTER, reason=reason))
+        else:
+            kept[name] = ImageResult(item.pipeline, current, ImageStatus.KEPT)
     return to_build, kept
 
 
 async def _current_images(
-    to_build: Sequence[AffectedPipeline], specs: dict[str, PipelineSpec], environment: str
+    client: PrefectClient, run: _Deploy, to_build: Sequence[AffectedPipeline], policy: RetryPolicy
 ) -> list[str]:
     """The images the deployments of ``to_build`` run now (none for a first deploy)."""
-    policy = RetryPolicy.from_env()
     current: list[str] = []
-    async with get_client() as client:
-        for item in to_build:
-            spec = specs[item.pipeline.dir_name]
-
-            async def read(spec: PipelineSpec = spec) -> str | None:
-                return await register.current_image(client, spec, environment)
-
-            with contextlib.suppress(
-                Exception
-            ):  # only an optimisation: without it, layers are uploaded again
-                image, _ = await register.with_retries(policy, read)
-                if image:
-                    current.append(image)
+    for item in to_build:
+        # Only an optimisation: without it, layers are uploaded again.
+        with contextlib.suppress(Exception):
+            spec = run.specs[item.pipeline.dir_name]
+            if image := await register.read_current_image(client, spec, run.options.environment, policy):
+                current.append(image)
     return current
 
 
 def _build(
-    repo: Path,
-    to_build: Sequence[AffectedPipeline],
-    tag: str,
-    registry: str | None,
-    embedded: bool,
-    console: Console,
-    replaced: Sequence[str] = (),
+    run: _Deploy, to_build: Sequence[AffectedPipeline], replaced: Sequence[str]
 ) -> dict[str, ImageResult]:
     pipelines = [item.pipeline for item in to_build]
     if not pipelines:
         return {}
-    reason = images.docker_unavailable_reason()
+    registry, tag, report = run.registry, run.tag, run.report
+    reason = docker_cli.unavailable_reason()
     if reason is not None:
+        embedded = run.server.embedded
+        report.docker_unavailable(reason, embedded)
         status = ImageStatus.NOT_BUILT if embedded else ImageStatus.FAILED
-        console.print(f"[bold yellow]{reason}[/]")
-        if embedded:
-            console.print(
-                "[bold yellow]Images NOT built: deployments are registered with the tags they would have.[/]"
-            )
         return {
             pipeline.dir_name: ImageResult(
-                pipeline, images.planned_reference(pipeline, tag, registry), status, reason
+                pipeline, planned_reference(pipeline, tag, registry), status, reason
             )
             for pipeline in pipelines
         }
     if replaced:
         seeded = time.monotonic()
-        seed = images.seed_layers(replaced)
-        console.print(
-            f"Pulled {len(seed.pulled)} image(s) being replaced, so unchanged layers are not uploaded again "
-            f"({_since(seeded)})."
-        )
-        for reference, why in seed.failed.items():
-            console.print(
-                f"[yellow]Not pulled: {reference} ({why}); its unchanged layers may be uploaded again.[/]",
-                highlight=False,
-            )
-    base = _published_base(repo, registry, console) if registry else None
-    deps = _published_deps(repo, registry, pipelines, base, console) if registry and base else []
-    where = f"pushed to {registry}" if registry else f"kept local (no {images.REGISTRY_ENV})"
-    console.print(f"Building {len(pipelines)} image(s) with Pants, tag {tag}, {where}...")
-    started = time.monotonic()
-    options = [*base.build_options(), *deps_image.build_options(deps)] if base else []
-    results = images.build_images(repo, pipelines, tag, registry, options)
-    if base and registry and base.published is None and any(not r.status.failed for r in results):
-        _publish_base(base, base_image.sha_reference(registry, tag), console)
+        report.seeded(images.seed_layers(replaced), seeded)
+    base, deps = None, []
     if registry:
+        started = time.monotonic()
+        base = published.find_base(run.repo, registry)
+        report.base(base, started)
+        started = time.monotonic()
+        try:
+            deps = published.find_deps(run.repo, registry, pipelines, base.inputs_key)
+            report.deps(deps, started)
+        except PantsError as error:  # only an optimisation: the build then reports what is wrong
+            report.deps_not_looked_up(error)
+    report.building(len(pipelines), tag, registry)
+    started = time.monotonic()
+    results = images.build_images(run.repo, pipelines, tag, registry, published.build_options(base, deps))
+    if registry and base is not None:
         built = {result.pipeline for result in results if not result.status.failed}
-        _publish_deps(
-            [item for item in deps if not item.published and item.pipeline in built], registry, tag, console
-        )
-    for result in results:
-        if result.status.failed:
-            console.print(
-                f"[red]{result.pipeline.dir_name}: image build failed:[/]\n{result.detail}", highlight=False
-            )
-    console.print(f"Images done in {time.monotonic() - started:.1f} s.")
+        if base.published is None and built:
+            report.published(base, published.publish(published.base_built_reference(registry, tag), base))
+        for item in deps:
+            if not item.published and item.pipeline in built:
+                assert item.pipeline is not None
+                reference = published.deps_built_reference(item.pipeline, registry, tag)
+                report.published(item, published.publish(reference, item))
+    report.images_done(results, started)
     return {result.pipeline.dir_name: result for result in results}
 
 
-def _published_base(repo: Path, registry: str, console: Console) -> base_image.BaseImage:
-    """The base published for this checkout's inputs (pulled), so the images build on it, not on a rebuild."""
-    started = time.monotonic()
-    base = base_image.find_published(repo, registry)
-    if base.published:
-        what = f"{base.published}, published for these inputs: not rebuilt"
-    else:
-        what = (
-            f"none at {base.inputs_reference} ({base.why_not}): //:base is built (reproducible) and published"
-        )
-    console.print(f"Base image: {what} ({_since(started)}).", highlight=False)
-    return base
-
-
-def _published_deps(
-    repo: Path,
-    registry: str,
-    pipelines: Sequence[PipelineName],
-    base: base_image.BaseImage,
-    console: Console,
-) -> list[deps_image.DepsImage]:
-    """The pipelines' deps images published for these inputs (pulled), so that no deps stage is rebuilt."""
-    started = time.monotonic()
-    try:
-        found = deps_image.find_published(repo, registry, pipelines, base.inputs_key)
-    except PantsError as error:  # only an optimisation: the build then reports what is wrong
-        console.print(f"[yellow]Deps images: not looked up ({_last_line(str(error))}).[/]", highlight=False)
-        return []
-    reused = [item for item in found if item.published]
-    console.print(
-        f"Deps images: {len(reused)} of {len(found)} published for these inputs, reused "
-        f"({_since(started)}).",
-        highlight=False,
-    )
-    for item in found:
-        if not item.published:
-            console.print(
-                f"  {item.pipeline.dir_name}: none at {item.inputs_reference} ({item.why_not}): "
-                "its deps stage is built (reproducible) and published",
-                highlight=False,
-            )
-    return found
-
-
-def _publish_deps(missing: Sequence[deps_image.DepsImage], registry: str, tag: str, console: Console) -> None:
-    for item in missing:
-        published = deps_image.publish_built(item, registry, tag)
-        if published:
-            console.print(f"Deps image published as {published}.", highlight=False)
-        else:
-            console.print(
-                f"[yellow]Deps image: {item.inputs_reference} not pushed; the next deploy rebuilds it.[/]",
-                highlight=False,
-            )
-
-
-def _publish_base(base: base_image.BaseImage, built: str, console: Console) -> None:
-    published = base_image.publish(built, base.inputs_reference)
-    if published:
-        console.print(f"Base image published as {published}: the next deploys build on it.", highlight=False)
-    else:
-        # Only an optimisation: the images are pushed; the next deploy rebuilds the base (same layers).
-        console.print(
-            f"[yellow]Base image: {base.inputs_reference} not pushed; the next deploy rebuilds it.[/]"
-        )
-
-
 async def _register(
-    plan: Plan,
-    specs: dict[str, PipelineSpec],
-    environment: str,
-    images_by_pipeline: dict[str, ImageResult],
-    tag: str,
-    console: Console,
+    client: PrefectClient, run: _Deploy, images_by_pipeline: dict[str, ImageResult], policy: RetryPolicy
 ) -> list[PipelineOutcome]:
-    policy = RetryPolicy.from_env()
+    environment = run.options.environment
     outcomes: list[PipelineOutcome] = []
-
-    def on_retry(name: str, attempt: int, error: BaseException, sleep: float) -> None:
-        console.print(
-            f"  [yellow]{name}: attempt {attempt} failed ({register.describe_error(error)}); "
-            f"retrying in {sleep:.1f} s[/]"
-        )
-
     started = time.monotonic()
-    async with get_client() as client:
-        for item in plan.pipelines:
-            name = item.pipeline.dir_name
-            image = images_by_pipeline[name]
-            if image.status.failed:
-                skipped = [
-                    register.DeploymentOutcome(deployment.name, error="not registered (no image)")
-                    for deployment in specs[name].for_environment(environment)
-                ]
-                error = f"image: {image.cause or _last_line(image.detail)}"
-                outcomes.append(PipelineOutcome(specs[name], name, image, skipped, error=error))
-                continue
-            outcome = await register.register_pipeline(
-                client, specs[name], environment, image, tag, policy, on_retry
-            )
-            outcomes.append(outcome)
-            status = "ok" if outcome.ok else "[red]FAILED[/]"
-            console.print(f"{name}: {len(outcome.deployments)} deployment(s) {status}")
-    registered = sum(1 for outcome in outcomes for item in outcome.deployments if item.ok)
-    console.print(f"Registered {registered} deployment(s) in {time.monotonic() - started:.2f} s.")
+    for item in run.plan.pipelines:
+        name = item.pipeline.dir_name
+        spec = run.specs[name]
+        image = images_by_pipeline[name]
+        if image.status.failed:
+            skipped = [
+                register.DeploymentOutcome(deployment.name, error="not registered (no image)")
+                for deployment in spec.for_environment(environment)
+            ]
+            error = f"image: {image.cause or images.telling_line(image.detail)}"
+            outcomes.append(PipelineOutcome(spec, name, image, skipped, error=error))
+            continue
+        outcome = await register.register_pipeline(
+            client, spec, environment, image, run.tag, policy, run.report.retry
+        )
+        outcomes.append(outcome)
+        run.report.registered_pipeline(outcome)
+    run.report.registered(outcomes, started)
     return outcomes
 
 
-@dataclass(frozen=True)
-class PruneResult:
-    removed: tuple[str, ...] = ()
-    error: str | None = None
-
-
-async def _prune(environment: str, keep: set[str] | DeployError, console: Console) -> PruneResult:
+async def _prune(
+    client: PrefectClient, environment: str, keep: set[str] | DeployError, report: Reporter
+) -> PruneResult:
     if isinstance(keep, DeployError):
         return PruneResult(error=str(keep))
     try:
-        async with get_client() as client:
-            removed = await register.prune(client, environment, keep)
+        removed = await register.prune(client, environment, keep)
     except Exception as error:
         return PruneResult(error=register.describe_error(error))
-    console.print(f"Pruned {len(removed)} deployment(s) of {environment}: {', '.join(removed) or 'none'}")
+    report.pruned(environment, removed)
     return PruneResult(tuple(removed))
 
 
-async def _run_locally(deployment: str, console: Console) -> bool:
-    async with get_client() as client:
-        try:
-            result = await run_in_local_docker(client, deployment, printer=console.print)
-        except LocalRunError as error:
-            console.print(f"[bold red]--run {deployment}: {error}[/]")
-            return False
-    colour = "green" if result.state.is_completed() else "red"
-    console.print(
-        f"--run {deployment}: flow run {result.flow_run_name!r} in {result.image} ended "
-        f"[bold {colour}]{result.state.name}[/] ({result.state.message or 'no message'})"
-    )
+async def _run_locally(client: PrefectClient, deployment: str, report: Reporter) -> bool:
+    try:
+        result = await run_in_local_docker(client, deployment, printer=report.console.print)
+    except LocalRunError as error:
+        report.run_failed(deployment, error)
+        return False
+    report.run_ended(deployment, result)
     return result.state.is_completed()
 
 
-def _prune_keep_set(repo: Path, options: Options) -> set[str] | DeployError:
+def _prune_keep_set(repo: Path, environment: str) -> set[str] | DeployError:
     """``flow/name`` of every deployment of the environment in the repository (all prefect.yaml valid)."""
     specs, problems = load_specs(repo, [path.name for path in pipeline_dirs(repo)])
     if problems:
         listed = "; ".join(str(problem) for problem in problems[:3])
         return DeployError(f"not pruned: every prefect.yaml must be valid to know what to keep ({listed})")
     return {
-        deployment.full_name
-        for spec in specs.values()
-        for deployment in spec.for_environment(options.environment)
+        deployment.full_name for spec in specs.values() for deployment in spec.for_environment(environment)
     }
-
-
-def outcome_report(
-    outcomes: Sequence[PipelineOutcome], environment: str, seconds: float, pruned: PruneResult | None = None
-) -> Report:
-    rows: list[tuple[str, ...]] = []
-    for outcome in outcomes:
-        image = outcome.image
-        image_cell = "" if image is None else f"{image.reference}\n{image.status.value}"
-        deployments = "\n".join(
-            item.name if item.ok else f"{item.name}: {item.error}" for item in outcome.deployments
-        )
-        if outcome.ok:
-            result = "ok" + (f" ({outcome.retries} retried attempt(s))" if outcome.retries else "")
-            if image is not None and image.status is ImageStatus.NOT_BUILT:
-                result += " — image NOT BUILT"
-        else:
-            done = sum(1 for item in outcome.deployments if item.ok)
-            result = f"FAILED ({done}/{len(outcome.deployments)} registered)"
-            if outcome.error:
-                result += f": {outcome.error}"
-        rows.append((outcome.pipeline_dir_name, image_cell, deployments or "-", result))
-    failed = sum(1 for outcome in outcomes if not outcome.ok)
-    notes = [f"{len(outcomes) - failed} pipeline(s) ok, {failed} failed, {seconds:.1f} s"]
-    if pruned is not None:
-        notes.append(
-            f"--prune FAILED: {pruned.error}"
-            if pruned.error
-            else f"--prune deleted {len(pruned.removed)}: {', '.join(pruned.removed) or 'nothing'}"
-        )
-    return Report(f"Deploy to {environment}", ("Pipeline", "Image", "Deployments", "Result"), rows, notes)
-
-
-def _last_line(text: str, limit: int = 240) -> str:
-    """The most telling line of an error output: the last one naming an error, else the last one."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    telling = [line for line in lines if re.search(r"error|exception|failed", line, re.IGNORECASE)]
-    return (telling or lines or [text])[-1][:limit]
-
-
-def _since(started: float) -> str:
-    return f"{time.monotonic() - started:.1f} s"
 
 
 def _server_pid(repo: Path) -> str:

@@ -22,22 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import (
-    PREFECT_API_URL,
-    PREFECT_CLIENT_MAX_RETRIES,
-    get_current_settings,
-    temporary_settings,
-)
 from rich.console import Console
 
-from pipeline_platform import images, local_server, register
-from pipeline_platform.deploy import DeployError, load_specs
-from pipeline_platform.images import image_repository, split_reference
+from pipeline_platform import register
+from pipeline_platform.image_refs import image_repository, registry, split_reference
+from pipeline_platform.problems import DeployError
 from pipeline_platform.repo import pipeline_dirs
-from pipeline_platform.spec import DeploymentSpec, PipelineSpec
+from pipeline_platform.session import configured_api_url, embedded_api_url, session
+from pipeline_platform.spec import DeploymentSpec, PipelineSpec, load_specs
 from pipeline_platform.summary import Report, show
 
 MISSING = "missing"
@@ -182,23 +177,18 @@ def check(repo: Path, environment: str, console: Console) -> int:
             console.print(f"[red]{problem}[/]", highlight=False)
         console.print(f"[bold red]{len(problems)} problem(s): the repository's side cannot be known.[/]")
         return 1
-    configured = get_current_settings().api.url
-    api_url = (
-        str(configured) if configured else f"http://{local_server.HOST}:{local_server.default_port()}/api"
-    )
+    api_url = configured_api_url() or embedded_api_url()
     console.print(f"Prefect API: {api_url}")
 
     async def read() -> DriftResult:
-        async with get_client() as client:
-            return await find_drift(client, list(specs.values()), environment, images.registry())
+        async with session(api_url) as client:
+            return await find_drift(client, list(specs.values()), environment, registry())
 
-    # The retry policy is the deploy's: the client's own retries would multiply the waits.
-    with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_CLIENT_MAX_RETRIES: 0}):
-        try:
-            result, _ = asyncio.run(register.with_retries(register.RetryPolicy.from_env(), read))
-        except httpx.TransportError as error:
-            raise DeployError(
-                f"cannot check {environment}: {register.describe_error(error)} at {api_url}"
-            ) from error
+    try:
+        result, _ = asyncio.run(register.with_retries(register.RetryPolicy.from_env(), read))
+    except httpx.TransportError as error:
+        raise DeployError(
+            f"cannot check {environment}: {register.describe_error(error)} at {api_url}"
+        ) from error
     show(console, result.report())
     return 0 if result.clean else 1

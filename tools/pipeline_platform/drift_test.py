@@ -14,7 +14,7 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from pipeline_platform.drift import EXTRA, MISSING, DriftResult, find_drift
-from pipeline_platform.images import ImageResult, ImageStatus
+from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, register_pipeline
 from pipeline_platform.repo import REPO_ROOT_ENV

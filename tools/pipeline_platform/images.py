@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import re
@@ -12,94 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefect.utilities.dockerutils import docker_client
-
-from pipeline_platform.affected import image_address
+from pipeline_platform import docker_cli
+from pipeline_platform.image_refs import ImageResult, ImageStatus, planned_reference
 from pipeline_platform.pants import PantsError, run_pants
-from pipeline_platform.repo import has_uncommitted_changes, short_sha
+from pipeline_platform.repo import image_address
 from pipelines.common.naming import PipelineName
 
-REGISTRY_ENV = "PIPELINES_IMAGE_REGISTRY"
 IMAGE_TAG_ENV = "IMAGE_TAG"  # read by pants.toml's [docker].build_args
 SEED_ATTEMPTS = 2
 SEED_RETRY_DELAY_S = 2.0
-
-
-class ImageTagError(ValueError):
-    """No usable image tag (the tool refuses to build or register an image without one)."""
-
-
-class ImageStatus(enum.Enum):
-    BUILT = "built (kept local: no registry configured)"
-    PUSHED = "built and pushed"
-    NOT_BUILT = "NOT BUILT (no Docker engine): registered with the tag it would have"
-    PLANNED = "would be built (dry run)"
-    KEPT = "kept (prefect.yaml change only)"
-    FAILED = "build failed"
-
-    @property
-    def failed(self) -> bool:
-        return self is ImageStatus.FAILED
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    pipeline: PipelineName
-    reference: str
-    status: ImageStatus
-    detail: str = ""
-    # For a failed build: the line of the output that says why (for the summary table).
-    cause: str = ""
-
-
-def image_tag(repo: Path) -> str:
-    """The short git sha of HEAD, with ``-dirty`` when tracked files have uncommitted changes."""
-    tag = short_sha(repo).strip()
-    if not tag:
-        raise ImageTagError("git gave an empty short sha for HEAD: refusing to tag images with an empty tag")
-    return f"{tag}-dirty" if has_uncommitted_changes(repo) else tag
-
-
-def registry() -> str | None:
-    """The registry images are pushed to (``$PIPELINES_IMAGE_REGISTRY``), or None: images stay local."""
-    return os.environ.get(REGISTRY_ENV, "").strip().rstrip("/") or None
-
-
-def image_repository(pipeline: PipelineName, registry_address: str | None) -> str:
-    """The image's name without its tag: ``[<registry>/]<image name>``."""
-    prefix = f"{registry_address}/" if registry_address else ""
-    return f"{prefix}{pipeline.image_name}"
-
-
-def planned_reference(pipeline: PipelineName, tag: str, registry_address: str | None) -> str:
-    if not tag:
-        raise ImageTagError(f"refusing an empty image tag for {pipeline.image_name}")
-    return f"{image_repository(pipeline, registry_address)}:{tag}"
-
-
-def split_reference(reference: str) -> tuple[str, str | None]:
-    """``(name, tag)`` of an image reference; the tag is None when there is none (a registry port is no tag).
-
-    A digest reference (``name@sha256:...``) gives the digest as its tag.
-    """
-    if "@" in reference:
-        name, _, digest = reference.partition("@")
-        return split_reference(name)[0], digest
-    name, colon, tag = reference.rpartition(":")
-    if not colon or "/" in tag:
-        return reference, None
-    return name, tag
-
-
-def docker_unavailable_reason() -> str | None:
-    """None when a Docker engine answers (``DOCKER_HOST`` or the default socket), else why not."""
-    try:
-        with docker_client() as client:
-            client.ping()
-    except Exception as error:  # any failure to reach the engine means "no engine" here
-        cause = error.__cause__ or error
-        return f"no Docker engine reachable ({type(cause).__name__}: {str(cause)[:160]})"
-    return None
 
 
 def build_images(
@@ -156,6 +76,13 @@ _NOISE = re.compile(
 )
 
 
+def telling_line(text: str, limit: int = 240) -> str:
+    """The most telling line of an error output: the last one naming an error, else the last one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    telling = [line for line in lines if re.search(r"error|exception|failed", line, re.IGNORECASE)]
+    return (telling or lines or [text])[-1][:limit]
+
+
 def build_failure_cause(output: str, limit: int = 300) -> str:
     """The telling line of a failed image build: the failing RUN step, the refused or unreachable pull, ...
 
@@ -174,21 +101,6 @@ def build_failure_cause(output: str, limit: int = 300) -> str:
     if re.search(_CAUSES[1] + "|" + _CAUSES[2] + "|" + _CAUSES[3], cause, re.IGNORECASE):
         cause += f" (OS image {os.environ.get('OS_IMAGE') or 'default'}: see docs/imagem-base.md)"
     return cause[:limit]
-
-
-def docker(docker_host: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    """The docker CLI on ``docker_host`` (else ``$DOCKER_HOST`` or the default socket)."""
-    host = ["--host", docker_host] if docker_host else []
-    return subprocess.run(["docker", *host, *args], capture_output=True, text=True, check=False)
-
-
-def pull(reference: str, docker_host: str | None = None) -> str | None:
-    """Pulls ``reference``: None when pulled, else the engine's last line on why not."""
-    result = docker(docker_host, "pull", "--quiet", reference)
-    if result.returncode == 0:
-        return None
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    return (lines[-1] if lines else f"docker pull exited {result.returncode}")[:300]
 
 
 @dataclass(frozen=True)
@@ -210,7 +122,7 @@ def seed_layers(references: Sequence[str], docker_host: str | None = None) -> Se
     failed: dict[str, str] = {}
     for reference in dict.fromkeys(references):
         for attempt in range(SEED_ATTEMPTS):
-            why = pull(reference, docker_host)
+            why = docker_cli.pull(reference, docker_host)
             if why is None:
                 pulled.append(reference)
                 failed.pop(reference, None)

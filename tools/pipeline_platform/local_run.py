@@ -36,9 +36,9 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.states import Scheduled
-from prefect.utilities.dockerutils import docker_client
 from prefect_docker.worker import DockerWorker
 
+from pipeline_platform.docker_cli import image_exists
 from pipelines.common.settings import GCS_ENDPOINT_ENV, LAKE_URI_ENV
 
 LOCAL_POOL = "local-docker"
@@ -79,7 +79,7 @@ async def run_in_local_docker(
 ) -> LocalRunResult:
     registered = await _find_deployment(client, deployment_name)
     image = (registered.job_variables or {}).get("image")
-    if not isinstance(image, str) or not _image_exists(image):
+    if not isinstance(image, str) or not image_exists(image):
         raise LocalRunError(
             f"image {image!r} of {deployment_name} is not in the local Docker: deploy it with Docker running "
             "first (the tool builds it)"
@@ -147,15 +147,6 @@ async def _find_deployment(client: PrefectClient, name: str) -> Any:
     if not found:
         raise LocalRunError(f"no deployment named {name!r} on the server (deploy it first)")
     return found[0]
-
-
-def _image_exists(image: str) -> bool:
-    try:
-        with docker_client() as docker:
-            docker.images.get(image)
-    except Exception:
-        return False
-    return True
 
 
 async def _ensure_docker_pool(client: PrefectClient) -> None:

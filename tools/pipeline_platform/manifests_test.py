@@ -19,8 +19,7 @@ import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient
 
-from pipeline_platform.deploy import load_specs
-from pipeline_platform.images import ImageResult, ImageStatus, planned_reference
+from pipeline_platform.image_refs import ImageResult, ImageStatus, planned_reference
 from pipeline_platform.manifests import KUBERNETES_VERSIONS, bundled_versions, manifest_problems
 from pipeline_platform.pools import (
     KubernetesJob,
@@ -31,7 +30,7 @@ from pipeline_platform.pools import (
 )
 from pipeline_platform.register import RetryPolicy, register_deployment, register_pipeline
 from pipeline_platform.repo import pipeline_dirs
-from pipeline_platform.spec import DeploymentSpec, PipelineSpec
+from pipeline_platform.spec import DeploymentSpec, PipelineSpec, load_specs
 from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS
 

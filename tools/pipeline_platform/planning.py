@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline_platform.affected import WHOLE_REPOSITORY, Plan
-from pipeline_platform.images import planned_reference
+from pipeline_platform.image_refs import planned_reference
 from pipeline_platform.spec import PipelineSpec, Problem
 from pipeline_platform.summary import Report
 

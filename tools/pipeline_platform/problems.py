@@ -44,3 +44,7 @@ class SpecError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class DeployError(RuntimeError):
+    """A reason to stop before registering anything (printed without a traceback)."""

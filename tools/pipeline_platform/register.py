@@ -27,7 +27,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from pipeline_platform.images import ImageResult
+from pipeline_platform.image_refs import ImageResult
 from pipeline_platform.spec import DeploymentSpec, PipelineSpec
 
 T = TypeVar("T")
@@ -200,6 +200,24 @@ async def current_image(client: PrefectClient, spec: PipelineSpec, environment: 
         if isinstance(image, str) and image:
             return image
     return None
+
+
+async def read_current_image(
+    client: PrefectClient, spec: PipelineSpec, environment: str, policy: RetryPolicy
+) -> str | None:
+    """``current_image`` with transient API errors retried; the last error if every attempt fails."""
+
+    async def read() -> str | None:
+        return await current_image(client, spec, environment)
+
+    image, _ = await with_retries(policy, read)
+    return image
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    removed: tuple[str, ...] = ()
+    error: str | None = None
 
 
 async def prune(

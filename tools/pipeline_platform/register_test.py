@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prefect.client.orchestration import get_client
 
-from pipeline_platform.images import ImageResult, ImageStatus
+from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, is_transient, prune, register_pipeline, with_retries
 from pipeline_platform.spec import PipelineSpec, load_pipeline

@@ -77,3 +77,13 @@ def pipeline_dirs(repo: Path) -> list[Path]:
 
 def pipeline_names(repo: Path) -> list[PipelineName]:
     return [PipelineName.from_dir(path.name) for path in pipeline_dirs(repo)]
+
+
+def image_address(pipeline: PipelineName) -> str:
+    """The pipeline's image target (``:image``, built and deployed)."""
+    return f"{PIPELINES_DIR}/{pipeline.dir_name}:image"
+
+
+def deployments_address(pipeline: PipelineName) -> str:
+    """The pipeline's prefect.yaml target (``:deployments``)."""
+    return f"{PIPELINES_DIR}/{pipeline.dir_name}:deployments"

@@ -28,21 +28,21 @@ nothing a user writes makes the validator raise.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 
-from pipeline_platform.pools import PoolTemplates
+from pipeline_platform.pools import PoolTemplates, load_pool_templates
 from pipeline_platform.prefect_internals import (
     DeploymentConfig,
     PrefectYamlModel,
     schedule_config_to_deployment_schedule,
 )
 from pipeline_platform.problems import Problem, SpecError, sorted_problems
-from pipeline_platform.repo import DEPLOYMENTS_FILE
+from pipeline_platform.repo import DEPLOYMENTS_FILE, PIPELINES_DIR
 from pipeline_platform.validator import document, flow, messages, names, schedules, source, work_pool
 from pipeline_platform.validator.checker import Checker
 from pipeline_platform.validator.conventions import PULL_STEPS, UNSUPPORTED_KEYS, render_image_tag
@@ -57,6 +57,7 @@ __all__ = [
     "SpecError",
     "deployment_names",
     "load_pipeline",
+    "load_specs",
     "render_image_tag",
     "validate_pipeline",
 ]
@@ -125,6 +126,19 @@ def load_pipeline(pipeline_dir: Path, pool_templates: PoolTemplates | None = Non
     if problems or spec is None:
         raise SpecError(problems)
     return spec
+
+
+def load_specs(repo: Path, names: Sequence[str]) -> tuple[dict[str, PipelineSpec], list[Problem]]:
+    """The specs of the pipelines ``names`` that are valid, and the problems of the others."""
+    templates = load_pool_templates(repo)
+    specs: dict[str, PipelineSpec] = {}
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            specs[name] = load_pipeline(repo / PIPELINES_DIR / name, templates)
+        except SpecError as error:
+            problems.extend(error.problems)
+    return specs, problems
 
 
 def deployment_names(pipeline_dir: Path) -> list[str]:

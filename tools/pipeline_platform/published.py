@@ -1,0 +1,188 @@
+"""Images published by their inputs, then reused: the base (//:base) and each pipeline's deps image
+(``:deps-image``: //:base plus its requirements' layer).
+
+A code change leaves the base and a pipeline's requirements as they were, but an engine without a build
+cache (a new CI runner) would still rebuild them: the deps layer is a venv of hundreds of MB made from the
+deps pex, the longest step of a fresh deploy. Each such image gets a registry tag naming its inputs
+(``inputs-<hash>``):
+
+- the base: the files Pants says //:base is built from, the launcher and pants.toml (they derive the
+  lockfile and pick pex), the constraints, and the OS image;
+- a deps image: the bytes of the pipeline's ``:deps-pex`` (what Pants resolved for it), the base's inputs
+  key and the recipe (the BUILD macro).
+
+A deploy that finds the tag builds on it, by digest, instead of rebuilding; one that does not builds the
+image (reproducible: the same layers on any engine) and publishes the tag, so that the next deploy, on
+whichever runner, does not build it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline_platform import docker_cli
+from pipeline_platform.pants import run_pants
+from pipelines.common.naming import PipelineName
+
+INPUTS_TAG_PREFIX = "inputs-"
+NO_DIGEST = "the engine reports no registry digest for it"
+BASE_ADDRESS = "//:base"
+BASE_REPOSITORY = "rio-pipelines-base"  # //:base's `repository` (root BUILD)
+# build-support/macros/pipeline.py: the standard image's `ARG BASE_IMAGE=//:base`, the recipe, and its
+# per-pipeline `ARG DEPS_IMAGE_<DIR NAME>=:deps-image` (one per pipeline: Pants 2.17's build args are global).
+BASE_BUILD_ARG = "BASE_IMAGE"
+DEPS_BUILD_ARG_PREFIX = "DEPS_IMAGE_"
+RECIPE = "build-support/macros/pipeline.py"
+# Not among //:base's files for Pants, but they change what it builds.
+EXTRA_BASE_INPUTS = ("pants", "pants.toml", "3rdparty/python/constraints.txt")
+
+
+@dataclass(frozen=True)
+class Published:
+    """An image for one deploy's builds: ``published`` (``name@sha256:...``) or None (build it), and why not.
+
+    ``pipeline`` is the deps image's pipeline (None for the base).
+    """
+
+    inputs_reference: str  # <registry>/<repository>:inputs-<hash>
+    published: str | None = None
+    why_not: str = ""  # why no published image is used (for the log)
+    pipeline: PipelineName | None = None
+
+    @property
+    def inputs_key(self) -> str:
+        """The hash in the inputs tag: what the images built on this one also depend on."""
+        return self.inputs_reference.rpartition(INPUTS_TAG_PREFIX)[2]
+
+
+def find(reference: str, pipeline: PipelineName | None = None, docker_host: str | None = None) -> Published:
+    """The image at ``reference``, pulled (only what the engine lacks), or why none."""
+    why_not = docker_cli.pull(reference, docker_host)
+    if why_not is not None:
+        return Published(reference, why_not=why_not, pipeline=pipeline)
+    digest = docker_cli.repo_digest(reference, docker_host)
+    return Published(reference, digest, "" if digest else NO_DIGEST, pipeline)
+
+
+def publish(built: str, image: Published, docker_host: str | None = None) -> str | None:
+    """Tags the image just built (``built``) with its inputs reference and pushes that tag; None on failure.
+
+    Its layers went up with the pipeline images, so this uploads a manifest (and a config).
+    """
+    return docker_cli.tag_and_push(built, image.inputs_reference, docker_host)
+
+
+def build_options(base: Published | None, deps: Sequence[Published] = ()) -> list[str]:
+    """Pants options for the image build: each published image instead of building it.
+
+    The build args replace the addresses in ``FROM $BASE_IMAGE`` and ``FROM $DEPS_IMAGE_<DIR NAME>``: Pants
+    then infers no dependency on //:base or ``:deps-image`` and builds neither (nor a deps stage).
+    """
+    args = [f"{BASE_BUILD_ARG}={base.published}"] if base is not None and base.published else []
+    args += [
+        f"{deps_build_arg(image.pipeline)}={image.published}"
+        for image in deps
+        if image.published and image.pipeline is not None
+    ]
+    return [f"--docker-build-args=+{args!r}"] if args else []
+
+
+def inputs_hash(seed: bytes, files: Iterable[tuple[str, Path]]) -> str:
+    """A digest of ``seed`` and of each file's name and contents (as on disk: uncommitted edits count)."""
+    digest = hashlib.sha256(seed)
+    for name, path in files:
+        digest.update(f"{name}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
+
+
+# --- the base
+
+
+def base_input_files(repo: Path) -> list[str]:
+    """Every file //:base is built from (Pants's own answer), plus ``EXTRA_BASE_INPUTS``."""
+    listed = run_pants(repo, "filedeps", "--transitive", BASE_ADDRESS).split()
+    return sorted({*listed, *(path for path in EXTRA_BASE_INPUTS if (repo / path).is_file())})
+
+
+def base_inputs_hash(repo: Path, files: Iterable[str], os_image: str) -> str:
+    seed = f"os-image\0{os_image}\0".encode()
+    return inputs_hash(seed, ((path, repo / path) for path in sorted(set(files))))
+
+
+def base_inputs_reference(registry: str, key: str) -> str:
+    return f"{registry}/{BASE_REPOSITORY}:{INPUTS_TAG_PREFIX}{key}"
+
+
+def base_built_reference(registry: str, tag: str) -> str:
+    """Where ``./pants publish //:base`` puts the base: tagged like the pipeline images (IMAGE_TAG)."""
+    return f"{registry}/{BASE_REPOSITORY}:{tag}"
+
+
+def find_base(repo: Path, registry: str, docker_host: str | None = None) -> Published:
+    """The published base for this checkout's inputs, pulled, or why none."""
+    key = base_inputs_hash(repo, base_input_files(repo), os.environ.get("OS_IMAGE", ""))
+    return find(base_inputs_reference(registry, key), docker_host=docker_host)
+
+
+# --- the deps images
+
+
+def deps_build_arg(pipeline: PipelineName) -> str:
+    return DEPS_BUILD_ARG_PREFIX + pipeline.dir_name.upper()
+
+
+def deps_pex_address(pipeline: PipelineName) -> str:
+    return f"pipelines/{pipeline.dir_name}:deps-pex"
+
+
+def deps_pex_path(repo: Path, pipeline: PipelineName) -> Path:
+    """The packed deps pex ``./pants package`` writes (a directory: bootstrap, wheels, PEX-INFO)."""
+    return repo / "dist" / f"pipelines.{pipeline.dir_name}" / "deps-pex.pex"
+
+
+def deps_built_reference(pipeline: PipelineName, registry: str, tag: str) -> str:
+    """Where ``./pants package`` puts a built ``:deps-image`` (tagged like the pipeline image; not pushed)."""
+    return f"{registry}/{pipeline.image_name}-deps:{tag}"
+
+
+def deps_inputs_reference(pipeline: PipelineName, registry: str, key: str) -> str:
+    return f"{registry}/{pipeline.image_name}-deps:{INPUTS_TAG_PREFIX}{key}"
+
+
+def deps_inputs_hash(pex: Path, base_key: str, recipe: bytes) -> str:
+    """A digest of the deps pex's files (paths and contents), the base's inputs key and the recipe."""
+    seed = f"base\0{base_key}\0".encode() + hashlib.sha256(recipe).digest()
+    if not pex.is_dir():
+        return inputs_hash(seed, [(pex.name, pex)])
+    files = sorted(path for path in pex.rglob("*") if path.is_file())
+    return inputs_hash(seed, ((path.relative_to(pex).as_posix(), path) for path in files))
+
+
+def find_deps(
+    repo: Path,
+    registry: str,
+    pipelines: Sequence[PipelineName],
+    base_key: str,
+    docker_host: str | None = None,
+) -> list[Published]:
+    """For each pipeline, its published deps image for this checkout, pulled, or why none. Packages the deps
+    pexes first (the image build reuses them)."""
+    if not pipelines:
+        return []
+    run_pants(repo, "package", *(deps_pex_address(pipeline) for pipeline in pipelines))
+    recipe = (repo / RECIPE).read_bytes()
+    return [
+        find(
+            deps_inputs_reference(
+                pipeline, registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_key, recipe)
+            ),
+            pipeline,
+            docker_host,
+        )
+        for pipeline in pipelines
+    ]
