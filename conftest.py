@@ -25,11 +25,11 @@ GCS_URL_ENV = "PIPELINES_TEST_GCS_URL"
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """A temporary Prefect server and database for the session (flow tests request it; ~6-10 s to start)."""
+    """A temporary Prefect server and database for the session (flow tests request it)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    # Without heartbeats a flow run ends ~1 s sooner (the heartbeat thread sleeps in 1 s steps).
+    # Without heartbeats a flow run ends sooner: it does not wait for the heartbeat thread's next step.
     with (
         prefect_test_harness(server_startup_timeout=120),
         temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),

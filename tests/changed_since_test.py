@@ -10,7 +10,7 @@ import pytest
 
 from repo_testing.workspace import commit_all, copy_repo, git, pants
 
-# `list` needs no lockfile; skipping its derivation keeps a pin change from triggering a ~1 min resolve.
+# `list` needs no lockfile; skipping its derivation keeps a pin change from triggering a resolve.
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
 
 

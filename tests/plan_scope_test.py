@@ -52,7 +52,7 @@ def both(*changes: Change) -> Change:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     copy = copy_repo(tmp_path_factory.mktemp("repo"))
-    # `peek` needs no lockfile; one shared daemon keeps the dozen plans to seconds each.
+    # `peek` needs no lockfile; one shared daemon starts Pants once for the dozen plans.
     with pytest.MonkeyPatch.context() as patch, private_daemon(copy):
         patch.setenv("PANTS_LAUNCHER_SKIP_LOCKFILE", "1")
         yield copy

@@ -22,7 +22,8 @@ from pipeline_platform.graph import PipelineGraph, formats, render
 from pipeline_platform.image_refs import image_tag, registry
 from pipeline_platform.pants import PantsError, peek_all
 from pipeline_platform.planning import plan_json, plan_report
-from pipeline_platform.repo import GitError, default_base_revision, find_repo_root, resolve_revision
+from pipeline_platform.repo import GitError, default_base_revision, resolve_revision
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import load_specs
 from pipeline_platform.summary import append_step_summary, show, terminal_width
 from pipelines.common.naming import ENVIRONMENTS

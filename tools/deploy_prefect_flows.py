@@ -25,7 +25,8 @@ from pipeline_platform.local_server import LocalServerError
 from pipeline_platform.pants import PantsError
 from pipeline_platform.problems import DeployError
 from pipeline_platform.register import describe_error
-from pipeline_platform.repo import GitError, find_repo_root
+from pipeline_platform.repo import GitError
+from pipeline_platform.repo_root import RepoRootError, find_repo_root
 from pipeline_platform.summary import terminal_width
 from pipelines.common.naming import ENVIRONMENTS, NamingError
 
@@ -107,7 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.check:
             return check(find_repo_root(), options.environment, console)
         return deploy(find_repo_root(), options, console)
-    except (DeployError, GitError, ImageTagError, LocalServerError, NamingError, PantsError) as error:
+    except (
+        DeployError,
+        GitError,
+        ImageTagError,
+        LocalServerError,
+        NamingError,
+        PantsError,
+        RepoRootError,
+    ) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
         return 2
     except httpx.HTTPError as error:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,19 +21,20 @@ from pathlib import Path
 from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
 from cookiecutter.main import cookiecutter
 
-REPO_ROOT_ENV = "PIPELINES_REPO_ROOT"
+from pipeline_platform.repo_root import RepoRootError, find_repo_root
 
 
 def repo_root() -> Path:
     """The repository (./pants exports its root; otherwise the nearest parent holding pants.toml)."""
-    exported = os.environ.get(REPO_ROOT_ENV)
-    if exported:
-        return Path(exported)
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "pants.toml").is_file() and (candidate / "templates").is_dir():
-            return candidate
-    raise SystemExit("Repositório não encontrado: rode a partir da raiz (onde está o pants.toml).")
+    try:
+        root = find_repo_root()
+    except RepoRootError as error:
+        raise SystemExit(
+            "Repositório não encontrado: rode a partir da raiz (onde está o pants.toml)."
+        ) from error
+    if not (root / "templates").is_dir():
+        raise SystemExit(f"{root} não tem templates/: rode a partir da raiz do repositório.")
+    return root
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

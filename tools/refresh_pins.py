@@ -25,7 +25,9 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from pipeline_platform.repo_root import find_repo_root
+
+REPO_ROOT = find_repo_root(Path(__file__))
 HERE = REPO_ROOT / "3rdparty" / "python"
 REQUIREMENTS = HERE / "requirements.txt"
 CONSTRAINTS = HERE / "constraints.txt"

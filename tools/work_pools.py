@@ -18,7 +18,7 @@ from prefect.settings import get_current_settings
 from rich.console import Console
 
 from pipeline_platform.pools import POOLS_DIR, PoolChange, apply_pools, load_pool_templates
-from pipeline_platform.repo import find_repo_root
+from pipeline_platform.repo_root import find_repo_root
 from pipelines.common.naming import WORK_POOLS
 
 

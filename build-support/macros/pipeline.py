@@ -18,7 +18,8 @@ def _deps_image_instructions(name):
 
     The layer is made by image_layers.py inside the build (file times 0, fixed owners), so unchanged
     requirements give the same digest on any engine. Its only inputs are the base and the deps pex: a code
-    change never rebuilds it, and the deploy reuses a published one (deps_image.py) instead of building it.
+    change never rebuilds it, and the deploy reuses a published one (pipeline_platform/published.py) instead
+    of building it.
     """
     return [
         "ARG BASE_IMAGE=//:base",
@@ -53,7 +54,8 @@ def prefect_pipeline(resource_globs=(), **kwargs):
     """Everything Pants needs to know about one pipeline directory, from a one-line BUILD file.
 
     Targets (addresses relative to the pipeline directory):
-      :src             the flow's Python sources, plus files matching `resource_globs` (e.g. ["queries/*.sql"])
+      :src             the flow's Python sources, plus files matching `resource_globs` (e.g. ["queries/*.sql"]);
+                       not the tests nor `testing.py` (test helpers: declare it as a python_test_utils)
       :tests           `*_test.py` beside the code (image_test.py gets the built image)
       :deployments     prefect.yaml; nothing depends on it, so editing it re-registers deployments without
                        rebuilding the image
@@ -70,7 +72,13 @@ def prefect_pipeline(resource_globs=(), **kwargs):
     repository = name.replace("_", "-")
     if resource_globs:
         resources(name="resources", sources=list(resource_globs))
-    python_sources(name="src", dependencies=[":resources"] if resource_globs else [])
+    # Runtime code only (it goes into the image): test helpers (`testing.py`, a python_test_utils in the
+    # pipeline's BUILD) and tests stay out.
+    python_sources(
+        name="src",
+        sources=["*.py", "!*_test.py", "!test_*.py", "!conftest.py", "!testing.py"],
+        dependencies=[":resources"] if resource_globs else [],
+    )
     python_tests(
         name="tests",
         sources=["*_test.py"],
@@ -97,7 +105,8 @@ def prefect_pipeline(resource_globs=(), **kwargs):
         instructions=_deps_image_instructions(name),
         dependencies=[":deps-pex"],
         image_tags=["{build_args.IMAGE_TAG}"],
-        # Published by the deploy under a tag naming its inputs (deps_image.py); its layers go up with :image.
+        # Published by the deploy under a tag naming its inputs (pipeline_platform/published.py); its layers
+        # go up with :image.
         skip_push=True,
     )
     docker_image(

@@ -36,7 +36,7 @@ from pathlib import Path
 from benchmarks import generate_monorepo
 from repo_testing.workspace import REPO_ROOT, commit_all, git
 
-# `list` needs no lockfile: a pin change must not trigger a ~1 min lockfile derivation in the query.
+# `list` needs no lockfile: a pin change must not trigger a lockfile derivation in the query.
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
 QUERY = ("--changed-dependents=transitive", "list")
 QUERY_SCENARIOS = ("one_pipeline", "shared_module", "base_image")

@@ -34,7 +34,7 @@ from rich.table import Table
 from pipeline_platform.local_server import OFFLINE_ENV, ensure_local_server, free_port, stop_local_server
 from pipeline_platform.pools import POOLS_DIR, apply_pools, load_pool_templates
 from pipeline_platform.register import register_deployment
-from pipeline_platform.repo import find_repo_root
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 
 TEMPLATE = "rj_smtr__gps_brt"

@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 
 from benchmarks import restored_caches
+from pipeline_platform.repo_root import find_repo_root
 
-ACTION = Path(__file__).parents[2] / ".github" / "actions" / "pants-setup" / "action.yaml"
+ACTION = find_repo_root() / ".github" / "actions" / "pants-setup" / "action.yaml"
 
 
 def make_store(store: Path) -> dict[str, bytes]:

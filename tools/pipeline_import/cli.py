@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,15 +15,18 @@ from rich.markup import escape
 from pipeline_import.importer import Options, import_pipeline
 from pipeline_import.report import report
 from pipeline_import.requirements import Requirements, refresh_pins
+from pipeline_platform.repo_root import RepoRootError, find_repo_root
 from pipelines.common.naming import WORK_POOLS
 
-REPO_ROOT_ENV: Final = "PIPELINES_REPO_ROOT"
 DEFAULT_POOL_MAP: Final = {"k3s-pool": "default-pool"}
 
 
 def repo_root() -> Path:
     """The repository ./pants runs in (it exports its root), else the current directory."""
-    root = Path(os.environ.get(REPO_ROOT_ENV) or Path.cwd())
+    try:
+        root = find_repo_root()
+    except RepoRootError as error:
+        raise SystemExit(f"{error}: rode ./pants run tools/import_pipeline.py") from error
     if not (root / "templates").is_dir() or not (root / "3rdparty/python/requirements.txt").is_file():
         raise SystemExit(f"{root} não é a raiz do repositório: rode ./pants run tools/import_pipeline.py")
     return root

@@ -17,20 +17,20 @@ from pipeline_platform.drift import EXTRA, MISSING, DriftResult, find_drift
 from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, register_pipeline
-from pipeline_platform.repo import REPO_ROOT_ENV
+from pipeline_platform.repo_root import REPO_ROOT_ENV, find_repo_root
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
 from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import PipelineName
 
-TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
+TEMPLATES = find_repo_root() / "infra" / "work-pools"
 FAST = RetryPolicy(attempts=2, initial_seconds=0.05, max_seconds=0.1)
 STAGING = f"{PIPELINE}/{IMAGE}--staging"
 
 
 @pytest.fixture(scope="module")
 def pools(prefect_harness: None) -> None:
-    run(lambda client: apply_pools(client, load_pool_templates(Path(__file__).parents[2])))
+    run(lambda client: apply_pools(client, load_pool_templates(find_repo_root())))
 
 
 @pytest.fixture

@@ -4,6 +4,14 @@ The server runs detached from the tool (its own session), so the UI stays up aft
 run finds it through its pid file and health endpoint and reuses it. Its home (database, logs, pid) is
 ``data/prefect-server/`` in the repository (``data/`` is git-ignored) unless PIPELINES_LOCAL_PREFECT_HOME says
 otherwise; the port is 4200 unless PIPELINES_LOCAL_PREFECT_PORT says otherwise.
+
+Why not Prefect's own ``prefect server start --background`` / ``prefect server stop`` (read in the pinned
+Prefect): the background server writes to pipes that nobody reads (no log to show when it fails to start, and
+a full pipe can stall it); it stays in the caller's session, so the end of a CI step or a terminal can take it
+down; the command returns before the server answers, and it refuses to start when its pid file exists instead
+of reusing the healthy server; ``stop`` sends SIGTERM to one process and returns without waiting. This module
+keeps a log file, detaches the server, waits for ``/api/health``, reuses a healthy server, and stops the whole
+process group, waiting for it. The server itself is Prefect's (``python -m prefect server start``).
 """
 
 from __future__ import annotations

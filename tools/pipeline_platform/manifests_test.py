@@ -12,7 +12,6 @@ import copy
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,21 +19,23 @@ import pytest
 from prefect.client.orchestration import PrefectClient
 
 from pipeline_platform.image_refs import ImageResult, ImageStatus, planned_reference
-from pipeline_platform.manifests import KUBERNETES_VERSIONS, bundled_versions, manifest_problems
-from pipeline_platform.pools import (
+from pipeline_platform.manifests import (
+    KUBERNETES_VERSIONS,
     KubernetesJob,
-    apply_pools,
-    load_pool_templates,
+    bundled_versions,
+    manifest_problems,
     render_flow_run_job,
     render_job,
 )
+from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, register_deployment, register_pipeline
 from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import DeploymentSpec, PipelineSpec, load_specs
 from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS
 
-REPO = Path(__file__).parents[2]
+REPO = find_repo_root()
 TAG = "0a1b2c3"
 # Pipelines as the sandbox holds them (pipelines:deployment-specs brings every prefect.yaml and flow file).
 PIPELINES = [path.name for path in pipeline_dirs(REPO)]

@@ -1,8 +1,5 @@
-"""Work pools: the committed Kubernetes base job templates, applied to a Prefect server and rendered.
-
-Rendering goes through prefect-kubernetes's own job configuration (imported when rendering only: the deploy
-tool's other paths do not load the Kubernetes client).
-"""
+"""Work pools: the committed Kubernetes base job templates, applied to a Prefect server (rendered by the
+tests with manifests.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from typing import Any
 
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
-from prefect.client.schemas.objects import FlowRun, WorkPool
 from prefect.exceptions import ObjectNotFound
 
 from pipelines.common.naming import WORK_POOLS
@@ -67,45 +63,6 @@ async def apply_pools(
         )
         changes.append(PoolChange(name, "updated"))
     return changes
-
-
-@dataclass(frozen=True)
-class KubernetesJob:
-    """What a Kubernetes worker submits: the Job manifest, in the namespace it is created in."""
-
-    namespace: str
-    manifest: dict[str, Any]
-
-
-async def render_job(
-    template: Mapping[str, Any], job_variables: Mapping[str, Any], client: PrefectClient
-) -> KubernetesJob:
-    """The job a Kubernetes worker would build from these job variables, before its per-run additions.
-
-    Rendered by prefect-kubernetes's own ``KubernetesWorkerJobConfiguration`` (defaults merged, placeholders
-    applied, and the worker's own check of the manifest, which rejects a template the worker cannot run);
-    no cluster is needed.
-    """
-    from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
-
-    configuration = await KubernetesWorkerJobConfiguration.from_template_and_values(
-        dict(template), dict(job_variables), client=client
-    )
-    return KubernetesJob(str(configuration.namespace), dict(configuration.job_manifest))
-
-
-async def render_flow_run_job(client: PrefectClient, flow_run: FlowRun, work_pool: WorkPool) -> KubernetesJob:
-    """The job the Kubernetes worker would submit for ``flow_run``, built exactly as the worker builds it.
-
-    ``resolve_for_flow_run`` reads the flow run's deployment and flow, merges their job variables over the
-    pool's base job template and runs ``prepare_for_flow_run`` (environment, labels, command, name).
-    """
-    from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
-
-    configuration = await KubernetesWorkerJobConfiguration.resolve_for_flow_run(
-        flow_run, client=client, work_pool=work_pool, worker_name="manifest-check"
-    )
-    return KubernetesJob(str(configuration.namespace), dict(configuration.job_manifest))
 
 
 def _description(template: Mapping[str, Any]) -> str | None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
 
-from pipeline_platform.pools import POOL_TYPE, apply_pools, load_pool_templates, render_job
+from pipeline_platform.manifests import render_job
+from pipeline_platform.pools import POOL_TYPE, apply_pools, load_pool_templates
+from pipeline_platform.repo_root import find_repo_root
 from pipelines.common.naming import SECRET_NAMES, WORK_POOLS
 
-REPO = Path(__file__).parents[2]
+REPO = find_repo_root()
 
 
 def test_every_work_pool_has_a_template_with_a_required_secret_name() -> None:

@@ -2,8 +2,8 @@
 (``:deps-image``: //:base plus its requirements' layer).
 
 A code change leaves the base and a pipeline's requirements as they were, but an engine without a build
-cache (a new CI runner) would still rebuild them: the deps layer is a venv of hundreds of MB made from the
-deps pex, the longest step of a fresh deploy. Each such image gets a registry tag naming its inputs
+cache (a new CI runner) would still rebuild them: the deps layer is a venv made from the deps pex, the
+longest step of a fresh deploy. Each such image gets a registry tag naming its inputs
 (``inputs-<hash>``):
 
 - the base: the files Pants says //:base is built from, the launcher and pants.toml (they derive the

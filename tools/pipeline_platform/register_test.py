@@ -14,18 +14,19 @@ from prefect.client.orchestration import get_client
 from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.register import RetryPolicy, is_transient, prune, register_pipeline, with_retries
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
 from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import PipelineName
 
-TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
+TEMPLATES = find_repo_root() / "infra" / "work-pools"
 FAST = RetryPolicy(attempts=3, initial_seconds=0.05, max_seconds=0.1)
 
 
 @pytest.fixture(scope="module")
 def server(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> None:
-    templates = load_pool_templates(Path(__file__).parents[2])
+    templates = load_pool_templates(find_repo_root())
     run(lambda client: apply_pools(client, templates))
 
 

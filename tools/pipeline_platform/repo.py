@@ -1,14 +1,12 @@
-"""The repository on disk: its root, git facts and its pipeline directories."""
+"""The repository on disk: git facts, its pipeline directories and their targets (its root: repo_root.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 from pipelines.common.naming import PIPELINE_DIR_PATTERN, PipelineName
 
-REPO_ROOT_ENV = "PIPELINES_REPO_ROOT"
 PIPELINES_DIR = "pipelines"
 DEPLOYMENTS_FILE = "prefect.yaml"
 # `git diff` reports this "revision" for a branch's first push (GitHub's `before` of a new branch).
@@ -17,13 +15,6 @@ NULL_SHA = "0" * 40
 
 class GitError(RuntimeError):
     """A git command failed (the message holds git's own error)."""
-
-
-def find_repo_root() -> Path:
-    """``$PIPELINES_REPO_ROOT`` (exported by ./pants), else the git top level of the working directory."""
-    if root := os.environ.get(REPO_ROOT_ENV):
-        return Path(root).resolve()
-    return Path(git(Path.cwd(), "rev-parse", "--show-toplevel").strip())
 
 
 def git(repo: Path, *args: str) -> str:

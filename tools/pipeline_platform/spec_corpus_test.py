@@ -18,11 +18,12 @@ import pytest
 import yaml
 
 from pipeline_platform.pools import POOLS_DIR
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
 from pipeline_platform.validator.messages import INTERNAL_ERROR
 
 CORPUS = Path(__file__).parent / "testdata" / "corpus"
-TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
+TEMPLATES = find_repo_root() / "infra" / "work-pools"
 CASES = sorted(path.name for path in CORPUS.iterdir() if (path / "case.yaml").is_file())
 
 

@@ -16,11 +16,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
 from pipeline_platform.testing import PIPELINE, prefect_yaml, write_pipeline
 from pipeline_platform.validator.messages import INTERNAL_ERROR
 
-TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
+TEMPLATES = find_repo_root() / "infra" / "work-pools"
 SETTINGS = settings(
     max_examples=200,
     deadline=None,

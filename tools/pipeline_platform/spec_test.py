@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import Problem, SpecError, load_pipeline, validate_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
 
-TEMPLATES = Path(__file__).parents[2] / "infra" / "work-pools"
+TEMPLATES = find_repo_root() / "infra" / "work-pools"
 
 
 def pipeline_with(tmp_path: Path, document: dict[str, Any] | str) -> Path:

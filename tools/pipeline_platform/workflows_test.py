@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-GITHUB = Path(__file__).parents[2] / ".github"
+from pipeline_platform.repo_root import find_repo_root
+
+GITHUB = find_repo_root() / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yaml"))
 ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
 # Two Pants starts per deploy (the outer run and the tool's own daemon): no workflow deploys this way.

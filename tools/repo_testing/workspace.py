@@ -7,7 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(os.environ.get("PIPELINES_REPO_ROOT", Path(__file__).resolve().parents[2]))
+from pipeline_platform.repo_root import find_repo_root
+
+REPO_ROOT = find_repo_root(Path(__file__))
 # Derived at run time and expensive to derive again: reused by the copy when its pins are the same.
 _DERIVED_FILES = ("3rdparty/python/default.lock", "3rdparty/python/default.lock.inputs")
 

@@ -4,13 +4,14 @@ Not a test. Generates ``chamado`` tables of two sizes (one PostgreSQL schema / M
 for reruns), then dumps each with two batch sizes and two configurations, every run in a fresh process, and
 prints rows/s and peak RSS side by side:
 
-- ``1746``: this pipeline's configuration (its query with ``:since``, column types fixed by the pipeline);
+- ``1746``: the configuration of pipelines/rj_segovi__dump_db_1746 (its query with ``:since``, column
+  types fixed by the pipeline);
 - ``generic``: what a new dump pipeline gets with no configuration but the table (``source_table``,
   incremental by ``data_inicio``; the query is wrapped and ordered by the dump, types come from the driver).
 
     export PIPELINES_TEST_POSTGRES_URL="$(bash build-support/ci/start-postgres.sh)"
     export PIPELINES_TEST_MARIADB_URL="$(bash build-support/ci/start-mariadb.sh)"
-    PYTHONPATH=. python pipelines/rj_segovi__dump_db_1746/benchmark_dump.py [--rows 1000000]
+    ./pants run tools/benchmarks/dump_db_1746.py -- [--rows 1000000]
 
 ``--drop`` removes the generated tables at the end.
 """
