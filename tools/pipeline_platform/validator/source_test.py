@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.spec import validate_pipeline
 
-REPO = Path(__file__).parents[3]
+REPO = find_repo_root()
 PIPELINES = [path.name for path in pipeline_dirs(REPO)]
 
 
