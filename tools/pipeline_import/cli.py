@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from pipeline_import.importer import Options, import_pipeline
 from pipeline_import.report import report
-from pipeline_import.requirements import Requirements, refresh_pins
+from pipeline_import.requirements import Requirements, write_and_refresh
 from pipeline_platform.repo_root import RepoRootError, find_repo_root
 from pipelines.common.naming import WORK_POOLS
 
@@ -67,17 +67,17 @@ def main(
     options = Options(root=root, pool_map=args.pool_map, force=args.force)
     requirements = Requirements.read(root)
     results = [import_pipeline(directory.resolve(), options, requirements) for directory in args.dirs]
-    requirements.write()
     refresh_error = None
     if requirements.added:
         if args.no_refresh:
+            requirements.write()
             console.print(
                 "[yellow]Requisitos acrescentados sem atualizar os pins (--no-refresh): rode "
                 "`python3 tools/refresh_pins.py` antes de qualquer ./pants.[/]"
             )
         else:
             console.print(f"Atualizando os pins ({len(requirements.added)} requisito(s) novo(s))...")
-            refresh_error = refresh_pins(root)
+            refresh_error = write_and_refresh(requirements)
     report(console, results)
     if refresh_error:
         console.print(

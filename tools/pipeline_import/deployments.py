@@ -61,15 +61,18 @@ class PrefectYamlConverter:
         self.pool_variables = pool_variables
         self.prefect_version = prefect_version
         self.queries: dict[str, str] = {}
+        self.run_names = 0
 
     def convert(self) -> Converted:
         raw = self.source.data
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("deployments"), list)
-            or not raw["deployments"]
-        ):
+        if not isinstance(raw, dict) or not isinstance(raw.get("deployments"), list):
             raise UnusableInput("prefect.yaml has no `deployments:` list: there is nothing to import")
+        if not raw["deployments"]:
+            self.imported.changed(
+                self.source.where(("deployments",)),
+                "switched off (`deployments: []`): imported with its code and no deployment; the old "
+                f"deployments are commented out{self._commented_lines()}: add them back to turn it on",
+            )
         self._top_level(raw)
         by_environment: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for index, item in enumerate(raw["deployments"]):
@@ -94,7 +97,15 @@ class PrefectYamlConverter:
             for environment in ENVIRONMENTS
             if environment in by_environment
         ]
+        if self.run_names:
+            self.imported.changed(
+                self.source.where(()),
+                f"flow_run_name dropped from {self.run_names} schedule(s): Prefect 3 schedules have no run "
+                "name; name runs with @flow(flow_run_name=...) or rename_current_flow_run_task",
+            )
         for environment in ENVIRONMENTS:
+            if not raw["deployments"]:
+                break
             if environment not in by_environment:
                 self.imported.todo(
                     self.source.where(()), f"no {environment} deployment in the old prefect.yaml"
@@ -108,6 +119,14 @@ class PrefectYamlConverter:
             "deployments": deployments,
         }
         return Converted(config, self.queries)
+
+    def _commented_lines(self) -> str:
+        lines = [
+            number
+            for number, line in enumerate(self.source.path.read_text(encoding="utf-8").splitlines(), start=1)
+            if line.lstrip().startswith("#") and "- name:" in line
+        ]
+        return f" (lines {', '.join(map(str, lines))})" if lines else ""
 
     def _top_level(self, raw: dict[str, Any]) -> None:
         if raw.get("name") != self.pipeline.dir_name:
@@ -197,6 +216,9 @@ class PrefectYamlConverter:
         schedule: dict[str, Any] = {}
         for key, value in raw.items():
             if key == "parameters":
+                continue
+            if key == "flow_run_name":
+                self.run_names += 1
                 continue
             if key not in allowed:
                 hint = SCHEDULE_KEY_HINTS.get(str(key), "Prefect 3 does not accept it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import tempfile
 import time
@@ -14,6 +15,9 @@ import yaml
 from pipeline_import.deployments import Converted, PrefectYamlConverter
 from pipeline_import.import_check import check_imports
 from pipeline_import.imported import Imported, UnusableInput
+from pipeline_import.relaxations import relax
+from pipeline_import.secrets_scan import review_secrets
+from pipeline_import.library import read_api, rewrite_library_imports
 from pipeline_import.requirements import Requirements, pyproject_requirements
 from pipeline_import.sources import copy_sources, format_sources, old_dockerfile_notes
 from pipeline_import.templates import image_test, render_template, smoke_test
@@ -95,6 +99,7 @@ def _import(source: Path, options: Options, requirements: Requirements, imported
             prefect_version=str(templates_yaml["prefect-version"]),
         )
         converted = converter.convert()
+        requirements.read_old_workspace(source)
         if imported.kind == "dump":
             imported.changed(
                 f"{source.name}/pyproject.toml",
@@ -113,6 +118,7 @@ def _import(source: Path, options: Options, requirements: Requirements, imported
         shutil.rmtree(target)
     shutil.move(str(staging), target)
     shutil.rmtree(staging.parent, ignore_errors=True)
+    review_secrets(options.root, target, imported)
     imported.problems = [str(problem) for problem in validate_pipeline(target, pools)]
 
 
@@ -151,8 +157,10 @@ def _write(
         function = pipeline.dir_name
     else:
         globs = copy_sources(source, target, imported)
+        rewrite_library_imports(target, f"pipelines/{pipeline.dir_name}", read_api(root), imported)
         format_sources(root, target, imported)
-        function = _flow_function(converted) or pipeline.dir_name
+        relax(root, target, imported)
+        function = _flow_function(converted) or _decorated_flow(target / "flow.py") or pipeline.dir_name
     (target / "BUILD").write_text(
         f"prefect_pipeline(resource_globs={globs!r})\n".replace("'", '"') if globs else "prefect_pipeline()\n"
     )
@@ -170,6 +178,23 @@ def _write(
         "tools/import_pipeline.py (docs/importar.md).\n"
     )
     (target / "prefect.yaml").write_text(header + dump_yaml(converted.config))
+
+
+def _decorated_flow(path: Path) -> str | None:
+    """The first function of ``flow.py`` decorated with ``@flow`` (a switched-off pipeline has no
+    entrypoint)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                called = decorator.func if isinstance(decorator, ast.Call) else decorator
+                name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+                if name == "flow":
+                    return node.name
+    return None
 
 
 def _flow_function(converted: Converted) -> str | None:

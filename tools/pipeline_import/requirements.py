@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,38 @@ from pipeline_import.imported import Imported
 # (pipelines/common replaces it).
 HELPER_LIBRARIES: Final = ("iplanrio", "prefeitura_rio")
 HELPER_DISTRIBUTIONS: Final = frozenset({"iplanrio", "prefeitura-rio"})
+# What the helper library's pyproject.toml requires (prefeitura-rio/iplanrio), and what its and the old root's
+# requirements bring along that the pipelines import directly: an imported module no requirement of the pipeline
+# names is looked up here, only then reported.
+LIBRARY_DEPENDENCIES: Final = (
+    "basedosdados[upload]==2.0.3",
+    "croniter>=6.0.0",
+    "oracledb>=2.0.0",
+    "dbt-bigquery>=1.10.3",
+    "geopandas>=1.1.1",
+    "gitpython==3.1.44",
+    "google-api-python-client>=2.179.0",
+    "gspread>=6.2.1",
+    "pandas>=2.3.1",
+    "prefect-dbt==0.7.5",
+    "psycopg2-binary>=2.9.10",
+    "pymysql>=1.1.1",
+    "pyodbc>=5.2.0",
+    "pytz>=2025.2",
+    "requests>=2.32.4",
+)
+TRANSITIVE_DEPENDENCIES: Final = {
+    "numpy": "pandas",
+    "python-dateutil": "pandas",
+    "pydantic": "prefect",
+    "jinja2": "prefect",
+    "urllib3": "requests",
+    "google-auth": "basedosdados",
+    "google-api-core": "basedosdados",
+    "google-cloud-bigquery": "basedosdados",
+    "google-cloud-storage": "basedosdados",
+    "dbt-core": "dbt-bigquery",
+}
 
 
 @dataclass
@@ -31,6 +65,10 @@ class Requirements:
     direct: dict[str, Requirement] = field(default_factory=dict)
     pinned: dict[str, str] = field(default_factory=dict)
     added: list[Requirement] = field(default_factory=list)
+    # Requirements of the old workspace's root and of the helper library: name -> (requirement, where).
+    available: dict[str, tuple[Requirement, str]] = field(default_factory=dict)
+    # Where each added requirement was asked (file:line), for the report when it does not resolve.
+    asked: dict[str, tuple[Imported, str]] = field(default_factory=dict)
 
     @property
     def requirements_file(self) -> Path:
@@ -58,6 +96,47 @@ class Requirements:
     def names(self) -> set[str]:
         return set(self.direct) | {canonicalize_name(item.name) for item in self.added}
 
+    def read_old_workspace(self, source: Path) -> None:
+        """The old root's requirements (``<root>/pipelines/<p>`` -> ``<root>/pyproject.toml``) and the
+        library's, for the imports no requirement of the pipeline names."""
+        self.available = {}
+        for text in LIBRARY_DEPENDENCIES:
+            requirement = Requirement(text)
+            self.available[canonicalize_name(requirement.name)] = (
+                requirement,
+                f"{text} (a requirement of the helper library iplanrio)",
+            )
+        root = source.parent.parent / "pyproject.toml"
+        if root.is_file():
+            try:
+                data = tomllib.loads(root.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                return
+            lines = root.read_text(encoding="utf-8").splitlines()
+            for text in map(str, _table(data, "project").get("dependencies", []) or []):
+                try:
+                    requirement = Requirement(text)
+                except InvalidRequirement:
+                    continue
+                where = f"{source.parent.parent.name}/pyproject.toml:{_line_of(lines, text)}"
+                self.available[canonicalize_name(requirement.name)] = (
+                    requirement,
+                    f"{text} (a requirement of the old workspace's root, {where})",
+                )
+        for name, via in TRANSITIVE_DEPENDENCIES.items():
+            if name not in self.available and via in self.available | {n: () for n in self.direct}:
+                self.available[name] = (Requirement(name), f"{name} (a dependency of {via})")
+
+    def bring(self, distributions: set[str], imported: Imported, where: str) -> bool:
+        """Adds the old workspace's requirement for one of ``distributions``, if it has one."""
+        for name in sorted(distributions):
+            if name in self.available:
+                requirement, origin = self.available[name]
+                imported.changed(where, f"imported here; brought from {origin}")
+                self.consider(requirement, imported, where)
+                return True
+        return False
+
     def consider(self, requirement: Requirement, imported: Imported, where: str) -> None:
         name = canonicalize_name(requirement.name)
         pinned = self.pinned.get(name)
@@ -65,6 +144,8 @@ class Requirements:
         if name in self.direct or any(canonicalize_name(item.name) == name for item in self.added):
             if fits:
                 imported.changed(where, f"{requirement}: already a requirement here ({name}=={pinned})")
+            elif _same_major(requirement, pinned):
+                imported.changed(where, f"{requirement} asked, {name}=={pinned} kept (same major version)")
             else:
                 imported.todo(
                     where,
@@ -72,14 +153,22 @@ class Requirements:
                 )
             return
         if not fits:
-            imported.todo(
-                where,
-                f"version conflict: {requirement} asked, {name}=={pinned} is pinned (a dependency of other "
-                "requirements): not added",
-            )
-            return
-        self.added.append(requirement)
-        imported.changed(where, f"{requirement}: added to 3rdparty/python/requirements.txt")
+            if _same_major(requirement, pinned):
+                imported.changed(where, f"{requirement} asked, {name}=={pinned} kept (same major version)")
+                requirement = Requirement(name + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""))
+            else:
+                imported.todo(
+                    where,
+                    f"version conflict: {requirement} asked, {name}=={pinned} is pinned (a dependency of other "
+                    "requirements): not added",
+                )
+                return
+        relaxed = _within_major(requirement)
+        if str(relaxed) != str(requirement):
+            imported.changed(where, f"{requirement} asked: {relaxed} required (one resolve for all pipelines)")
+        self.added.append(relaxed)
+        self.asked[name] = (imported, where)
+        imported.changed(where, f"{relaxed}: added to 3rdparty/python/requirements.txt")
 
     def write(self) -> None:
         """Appends the added requirements to requirements.txt and to the REQUIREMENTS list of the BUILD."""
@@ -96,6 +185,38 @@ class Requirements:
         start = build.index("REQUIREMENTS = [")
         end = build.index("\n]", start)
         self.build_file.write_text(build[: end + 1] + names + build[end + 1 :])
+
+
+def _major(requirement: Requirement) -> int | None:
+    for specifier in requirement.specifier:
+        if specifier.operator in ("==", ">=", "~=", "==="):
+            try:
+                return Version(specifier.version.rstrip(".*")).major
+            except InvalidVersion:
+                return None
+    return None
+
+
+def _same_major(requirement: Requirement, pinned: str | None) -> bool:
+    major = _major(requirement)
+    try:
+        return pinned is not None and (major is None or Version(pinned).major == major)
+    except InvalidVersion:
+        return False
+
+
+def _within_major(requirement: Requirement) -> Requirement:
+    """``x==1.2.3`` -> ``x>=1.2.3,<2``: one exact pin per pipeline would split the shared resolve."""
+    specifiers = list(requirement.specifier)
+    if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
+        return requirement
+    try:
+        version = Version(specifiers[0].version)
+    except InvalidVersion:
+        return requirement
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    marker = f"; {requirement.marker}" if requirement.marker else ""
+    return Requirement(f"{requirement.name}{extras}>={version},<{version.major + 1}{marker}")
 
 
 def _satisfies(requirement: Requirement, version: str) -> bool:
@@ -139,9 +260,9 @@ def pyproject_requirements(source: Path, imported: Imported) -> list[tuple[Requi
         if name in workspace:
             imported.changed(where, f"{requirement.name}: the old workspace's root, not a requirement here")
         elif name in HELPER_DISTRIBUTIONS:
-            imported.todo(
+            imported.changed(
                 where,
-                f"{requirement.name}: the old repository's helper library is not used here (see imports)",
+                f"{requirement.name}: the old helper library; its API is pipelines/common/iplanrio here",
             )
         else:
             found.append((requirement, where))
@@ -158,6 +279,64 @@ def _line_of(lines: Sequence[str], text: str) -> int:
         if text in line:
             return number
     return 1
+
+
+UNRESOLVED: Final = re.compile(
+    r"(?:No matching distribution found for|Could not find a version that satisfies the requirement) "
+    r"([A-Za-z0-9_.\-]+)"
+)
+PIN_FILES: Final = ("requirements.txt", "BUILD", "constraints.txt", "pins")
+
+
+def write_and_refresh(requirements: Requirements) -> str | None:
+    """Writes the added requirements and refreshes the pins. A requirement that does not resolve is taken out
+    (reported where it was asked) and the rest refreshed again; the committed files are restored whenever a
+    refresh fails, so the repository never has requirements without pins."""
+    saved = Path(tempfile.mkdtemp(prefix="pins-"))
+    here = requirements.root / "3rdparty/python"
+    for name in PIN_FILES:
+        if (here / name).is_dir():
+            shutil.copytree(here / name, saved / name)
+        elif (here / name).exists():
+            shutil.copy2(here / name, saved / name)
+    try:
+        for _ in range(len(requirements.added) + 1):
+            if not requirements.added:
+                return None
+            requirements.write()
+            error = refresh_pins(requirements.root)
+            if error is None:
+                return None
+            _restore(saved, here)
+            names = {canonicalize_name(name) for name in UNRESOLVED.findall(error)}
+            dropped = [item for item in requirements.added if canonicalize_name(item.name) in names]
+            if not dropped:
+                dropped = list(requirements.added)
+            for item in dropped:
+                requirements.added.remove(item)
+                imported, where = requirements.asked[canonicalize_name(item.name)]
+                imported.todo(
+                    where,
+                    f"{item}: does not resolve here (wheels only; an sdist-only or unavailable distribution, "
+                    f"or a conflict): not added. pip: {_last_line(error)}",
+                )
+        return None
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
+
+
+def _restore(saved: Path, here: Path) -> None:
+    for name in PIN_FILES:
+        if (saved / name).is_dir():
+            shutil.rmtree(here / name, ignore_errors=True)
+            shutil.copytree(saved / name, here / name)
+        elif (saved / name).exists():
+            shutil.copy2(saved / name, here / name)
+
+
+def _last_line(error: str) -> str:
+    lines = [line.strip() for line in error.splitlines() if line.strip().startswith("ERROR")]
+    return (lines or [error.strip().splitlines()[-1] if error.strip() else "?"])[-1][:300]
 
 
 def refresh_pins(root: Path) -> str | None:

@@ -93,7 +93,7 @@ def format_sources(root: Path, target: Path, imported: Imported) -> None:
         reformatted += 1
     if reformatted:
         imported.changed(f"pipelines/{target.name}/*.py", f"{reformatted} file(s) formatted with black")
-    ruff = _ruff_binary()
+    ruff = ruff_binary()
     if ruff is None:
         imported.todo(f"pipelines/{target.name}/*.py", "ruff not found: run ./pants fix on the pipeline")
         return
@@ -113,7 +113,7 @@ def format_sources(root: Path, target: Path, imported: Imported) -> None:
     )
 
 
-def _ruff_binary() -> str | None:
+def ruff_binary() -> str | None:
     try:
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
     except ImportError:
@@ -130,10 +130,14 @@ def old_dockerfile_notes(source: Path, imported: Imported) -> None:
     if not path.is_file():
         return
     usual = re.compile(r"^(FROM|COPY|WORKDIR|LABEL|ENV\s+UV_|ARG\s+)|uv sync|^#", re.IGNORECASE)
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        text = line.strip()
-        if text and not usual.search(text):
-            imported.todo(
-                f"{source.name}/Dockerfile:{number}",
-                f"`{text}`: add it below the FROM of the new Dockerfile if needed",
-            )
+    unusual = [
+        (number, line.strip())
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        if line.strip() and not usual.search(line.strip())
+    ]
+    if unusual:
+        imported.todo(
+            f"{source.name}/Dockerfile:{unusual[0][0]}",
+            "lines beyond the usual FROM/COPY/uv sync (add them below the FROM of the new Dockerfile if "
+            f"needed): {' '.join(f'`{text}`' for _, text in unusual)}",
+        )
