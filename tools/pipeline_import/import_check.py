@@ -31,7 +31,6 @@ MODULE_DISTRIBUTIONS: Final = {
     "google.cloud.storage": "google-cloud-storage",
     "google.cloud.bigquery": "google-cloud-bigquery",
     "google.cloud.speech": "google-cloud-speech",
-    "google.cloud.secretmanager": "google-cloud-secret-manager",
     "google.oauth2": "google-auth",
     "google.auth": "google-auth",
     "google.api_core": "google-api-core",

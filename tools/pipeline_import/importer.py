@@ -15,10 +15,10 @@ import yaml
 from pipeline_import.deployments import Converted, PrefectYamlConverter
 from pipeline_import.import_check import check_imports
 from pipeline_import.imported import Imported, UnusableInput
-from pipeline_import.relaxations import relax
-from pipeline_import.secrets_scan import review_secrets
 from pipeline_import.library import read_api, rewrite_library_imports
+from pipeline_import.relaxations import relax
 from pipeline_import.requirements import Requirements, pyproject_requirements
+from pipeline_import.secrets_scan import review_secrets
 from pipeline_import.sources import copy_sources, format_sources, old_dockerfile_notes
 from pipeline_import.templates import image_test, render_template, smoke_test
 from pipeline_import.yaml_files import YamlFile, dump_yaml, read_yaml

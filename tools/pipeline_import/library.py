@@ -62,12 +62,15 @@ def read_api(root: Path) -> dict[str, Module]:
                     tuple(a.arg for a in arguments.kwonlyargs),
                     arguments.kwarg is not None,
                 )
-            target = node.target if isinstance(node, ast.AnnAssign) else None
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-            if isinstance(target, ast.Name) and node.value is not None:  # type: ignore[union-attr]
+            target: ast.expr | None = None
+            value: ast.expr | None = None
+            if isinstance(node, ast.AnnAssign):
+                target, value = node.target, node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            if isinstance(target, ast.Name) and value is not None:
                 module.names.add(target.id)
-                values = _literal_values(node.value)  # type: ignore[union-attr, arg-type]
+                values = _literal_values(value)
                 if values is not None:
                     module.values[target.id] = values
         api[path.stem] = module
@@ -147,8 +150,8 @@ def rewrite_library_imports(target: Path, label: str, api: dict[str, Module], im
                 bound[alias.asname or alias.name] = (short, alias.name)
         if changed:
             path.write_text("".join(lines), encoding="utf-8")
-            for where, message in check_calls(tree, bound, api):
-                imported.todo(f"{relative}:{where}", message)
+            for line_number, message in check_calls(tree, bound, api):
+                imported.todo(f"{relative}:{line_number}", message)
 
 
 def check_calls(
@@ -179,8 +182,11 @@ def check_calls(
         for keyword in node.keywords:
             if keyword.arg is None:
                 continue
-            if keyword.arg not in (*signature.positional, *signature.keyword_only) and not signature.var_keyword:
-                yield node.lineno, f"{name}(): argument {keyword.arg!r} is not supported here (docs/importar.md)"
+            if (
+                keyword.arg not in (*signature.positional, *signature.keyword_only)
+                and not signature.var_keyword
+            ):
+                yield node.lineno, f"{name}(): argument {keyword.arg!r} is not supported (docs/importar.md)"
                 continue
             passed.append((keyword.arg, keyword.value))
         for parameter, value in passed:

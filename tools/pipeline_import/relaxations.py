@@ -47,8 +47,16 @@ def _ruff_codes(root: Path, target: Path) -> list[str]:
     if ruff is None:
         return []
     result = subprocess.run(
-        [ruff, "check", "--exit-zero", "--output-format", "json", "--config", str(root / "pyproject.toml"),
-         str(target)],
+        [
+            ruff,
+            "check",
+            "--exit-zero",
+            "--output-format",
+            "json",
+            "--config",
+            str(root / "pyproject.toml"),
+            str(target),
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -24,7 +24,8 @@ from pipeline_import.imported import Imported
 HELPER_LIBRARIES: Final = ("iplanrio", "prefeitura_rio")
 HELPER_DISTRIBUTIONS: Final = frozenset({"iplanrio", "prefeitura-rio"})
 # What the helper library's pyproject.toml requires (prefeitura-rio/iplanrio), and what its and the old root's
-# requirements bring along that the pipelines import directly: an imported module no requirement of the pipeline
+# requirements bring along that the pipelines import directly: an imported module no requirement of the
+# pipeline
 # names is looked up here, only then reported.
 LIBRARY_DEPENDENCIES: Final = (
     "basedosdados[upload]==2.0.3",
@@ -155,17 +156,21 @@ class Requirements:
         if not fits:
             if _same_major(requirement, pinned):
                 imported.changed(where, f"{requirement} asked, {name}=={pinned} kept (same major version)")
-                requirement = Requirement(name + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""))
+                requirement = Requirement(
+                    name + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else "")
+                )
             else:
                 imported.todo(
                     where,
-                    f"version conflict: {requirement} asked, {name}=={pinned} is pinned (a dependency of other "
-                    "requirements): not added",
+                    f"version conflict: {requirement} asked, {name}=={pinned} is pinned (a dependency of "
+                    "other requirements): not added",
                 )
                 return
         relaxed = _within_major(requirement)
         if str(relaxed) != str(requirement):
-            imported.changed(where, f"{requirement} asked: {relaxed} required (one resolve for all pipelines)")
+            imported.changed(
+                where, f"{requirement} asked: {relaxed} required (one resolve for all pipelines)"
+            )
         self.added.append(relaxed)
         self.asked[name] = (imported, where)
         imported.changed(where, f"{relaxed}: added to 3rdparty/python/requirements.txt")

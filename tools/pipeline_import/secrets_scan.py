@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from detect_secrets import SecretsCollection
+from detect_secrets.core.secrets_collection import SecretsCollection
 from detect_secrets.settings import transient_settings
 
 from pipeline_import.imported import Imported
@@ -21,7 +21,9 @@ def review_secrets(root: Path, target: Path, imported: Imported) -> None:
         return
     baseline: dict[str, Any] = json.loads(path.read_text())
     files = sorted(
-        str(file.relative_to(root)) for file in target.rglob("*") if file.is_file() and "__pycache__" not in file.parts
+        str(file.relative_to(root))
+        for file in target.rglob("*")
+        if file.is_file() and "__pycache__" not in file.parts
     )
     settings = {"plugins_used": baseline["plugins_used"], "filters_used": baseline["filters_used"]}
     with transient_settings(settings):

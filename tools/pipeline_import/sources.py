@@ -132,7 +132,9 @@ def old_dockerfile_notes(source: Path, imported: Imported) -> None:
     usual = re.compile(r"^(FROM|COPY|WORKDIR|LABEL|ENV\s+UV_|ARG\s+)|uv sync|^#", re.IGNORECASE)
     unusual = [
         (number, line.strip())
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1
+        )
         if line.strip() and not usual.search(line.strip())
     ]
     if unusual:
