@@ -265,7 +265,7 @@ def test_several_deployments_per_environment_are_merged_and_what_is_left_is_repo
             "deployments[1] merged into rj-smas--disparo-lembretes--prod (1 schedule(s))",
         ),
         ("✓", f"{old_yaml}:56", "timezone: America/Sao_Paulo (it had none)"),
-        ("✓", old_yaml, "flow_run_name dropped from 1 schedule(s): Prefect 3 schedules have no run name"),
+        ("✓", f"{old_yaml}:1", "flow_run_name dropped from 1 schedule(s): Prefect 3 schedules have no run"),
         (
             "!",
             f"{old_yaml}:57",
@@ -276,8 +276,8 @@ def test_several_deployments_per_environment_are_merged_and_what_is_left_is_repo
             f"{old_yaml}:48",
             "work pool 'gpu-pool' is not one of default-pool, datario-pool: set to default-pool",
         ),
-        ("!", f"{new_flow}:1", "import iplanrio.pipelines_utils.env: write `from pipelines.common.iplanrio"),
-        ("!", f"{new_flow}:3", "import src.messaging: shared code of the old repository (src/)"),
+        ("✓", f"{new_flow}:1", "iplanrio.pipelines_utils.env -> pipelines.common.iplanrio.env"),
+        ("!", f"{new_flow}:2", "import src.messaging: shared code of the old repository (src/)"),
         ("!", f"{new_flow}:5", "import pipelines.rj_smas__disparo_cadunico.tasks: another pipeline"),
         ("✓", f"{name}/pyproject.toml:4", "iplanrio: the old helper library; its API is pipelines/common"),
     ):
