@@ -23,7 +23,7 @@ from prefect.runtime import deployment
 
 from pipelines.common.iplanrio.gcs import STORAGE_EMULATOR_ENV
 from pipelines.common.iplanrio.logging import log
-from pipelines.common.lake import Lake, is_local_uri
+from pipelines.common.lake import Lake
 from pipelines.common.settings import default_lake_uri
 
 DUMP_MODES: Final = ("append", "overwrite")
@@ -94,8 +94,8 @@ def create_table_and_upload_to_gcs(
             str(file), destination, source_filesystem=local, destination_filesystem=lake.filesystem
         )
     log(f"STEP UPLOAD: {len(files)} file(s) of {data_path} uploaded to {lake.display(table_dir)}")
-    uri = default_lake_uri()
-    if is_local_uri(uri):
+    uri = lake.uri
+    if lake.is_local:
         if deployment.id:
             raise UploadError(
                 f"the lake is a local directory ({uri}) in a deployed run: set PIPELINES_LAKE_URI=gs://..."
