@@ -23,9 +23,10 @@ def {{ cookiecutter.__pipeline_dir }}(
 ) -> CaptureResult:
     """{{ cookiecutter.description | wordwrap(100, wrapstring="\n    ") }}
 
-    Fetches the records at ``api_url`` (or the job secret's ``<api_credentials>__API_URL``; retried ``attempts``
-    times in all, with exponential backoff) and writes them as received to the lake, partitioned by capture
-    day. With no source, only a local run (``python flow.py``) serves sample records on 127.0.0.1.
+    Fetches the records at ``api_url`` (or the job secret's ``<api_credentials>__API_URL``; retried
+    ``attempts`` times in all, with exponential backoff) and writes them as received to the lake,
+    partitioned by capture day. With no source, only a local run (``python flow.py``) serves sample
+    records on 127.0.0.1.
     """
     return run_capture(
         CAPTURE,
