@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pipelines.common.dump import DumpParameters, dump_to_lake
 from pipelines.common.dump_sample import SAMPLE_ROWS, sample_database
 from pipelines.common.lake import Lake
+from pipelines.common.source import LOCAL_RUN_ENV
 
 
 @pytest.fixture
@@ -51,7 +52,10 @@ def test_the_sample_has_the_tables_of_the_queries_and_follows_them(package: Path
     assert not list(tmp_path.glob(".sample.sqlite.*"))  # built aside, then renamed
 
 
-def test_the_stub_queries_dump_the_sample_incrementally(package: Path, tmp_path: Path, lake_uri: str) -> None:
+def test_the_stub_queries_dump_the_sample_incrementally(
+    package: Path, tmp_path: Path, lake_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LOCAL_RUN_ENV, "1")  # the sample stands in only for an explicitly local run
     stub(package, "chamado")
     parameters = DumpParameters(
         table_id="chamado",

@@ -82,7 +82,13 @@ def add_minimal_pipeline(repo: Path) -> None:
         "    return greeting\n"
     )
     yaml_text = (source / "prefect.yaml").read_text()
-    for old, new in (("rj_smtr__gps_brt", MINIMAL_PIPELINE), ("rj-smtr--gps-brt", "rj-teste--sem-lake")):
+    renames = (
+        ("rj_smtr__gps_brt", MINIMAL_PIPELINE),
+        ("rj-smtr--gps-brt", "rj-teste--sem-lake"),
+        # This flow reads no source: its deployments pass its own parameter instead of the capture's.
+        ("api_credentials: SMTR_BRT_GPS", "greeting: olá"),
+    )
+    for old, new in renames:
         yaml_text = yaml_text.replace(old, new)
     (target / "prefect.yaml").write_text(yaml_text)
     commit_all(repo, "a minimal pipeline")
