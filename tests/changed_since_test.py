@@ -98,13 +98,15 @@ def test_prefect_yaml_change_marks_deployments_but_not_the_image(clean_repo: Pat
     spec.write_text(spec.read_text().replace('cron: "* * * * *"', 'cron: "*/2 * * * *"'))
     commit_all(clean_repo, "every two minutes")
 
-    # No image: the pipeline's deployments only, plus the check of every deployment's Kubernetes job, which
-    # reads all the prefect.yaml files (pipelines:deployment-specs).
+    # No image: the pipeline's deployments only, plus the tests that read every prefect.yaml
+    # (pipelines:deployment-specs): each deployment's Kubernetes job, and the validator's source rule.
     assert affected(clean_repo) == {
         "pipelines/rj_smtr__gps_brt:deployments",
         "pipelines/rj_smtr__gps_brt/prefect.yaml:../deployment-specs",
         "tools/pipeline_platform:tests",
         "tools/pipeline_platform/manifests_test.py:tests",
+        "tools/pipeline_platform/validator:tests",
+        "tools/pipeline_platform/validator/source_test.py:tests",
     }
 
 
