@@ -8,10 +8,13 @@ its modules' public top-level names, their parameters, and the values some param
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+from prefect import Flow, Task
 
 from pipeline_import.imported import Imported
 
@@ -27,8 +30,26 @@ ACCEPTED_VALUES: Final = {
     "mode": "MODES",
     "environment": "MODES",
 }
-# Task methods whose arguments are the function's own.
-TASK_METHODS: Final = frozenset({"submit", "map", "fn"})
+# Methods of a Prefect task or flow whose arguments are the function's own.
+METHODS: Final = {"task": frozenset({"submit", "map", "fn"}), "flow": frozenset({"fn"})}
+
+
+def _keyword_only(method: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(
+        parameter.name
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+
+
+# (decorator, method) -> the keywords Prefect itself takes there (``wait_for=``, ``return_state=``, ...),
+# read from Prefect's own signatures; ``None`` is a plain call. ``.fn`` is the bare function: none.
+PREFECT_KEYWORDS: Final = {
+    ("task", None): _keyword_only(Task.__call__),
+    ("task", "submit"): _keyword_only(Task.submit),
+    ("task", "map"): _keyword_only(Task.map),
+    ("flow", None): _keyword_only(Flow.__call__),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,7 @@ class Signature:
     positional: tuple[str, ...]
     keyword_only: tuple[str, ...]
     var_keyword: bool
+    decorator: str | None = None  # "task" or "flow" for a Prefect task or flow
 
 
 @dataclass
@@ -61,6 +83,7 @@ def read_api(root: Path) -> dict[str, Module]:
                     tuple(a.arg for a in [*arguments.posonlyargs, *arguments.args]),
                     tuple(a.arg for a in arguments.kwonlyargs),
                     arguments.kwarg is not None,
+                    _prefect_decorator(node),
                 )
             target: ast.expr | None = None
             value: ast.expr | None = None
@@ -75,6 +98,16 @@ def read_api(root: Path) -> dict[str, Module]:
                     module.values[target.id] = values
         api[path.stem] = module
     return api
+
+
+def _prefect_decorator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """``task`` or ``flow`` for ``@task``, ``@task(...)``, ``@prefect.flow``, ...; None otherwise."""
+    for decorator in node.decorator_list:
+        called = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", None)
+        if name in METHODS:
+            return str(name)
+    return None
 
 
 def _literal_values(node: ast.expr) -> tuple[str, ...] | None:
@@ -162,7 +195,9 @@ def check_calls(
         if not isinstance(node, ast.Call):
             continue
         function = node.func
-        if isinstance(function, ast.Attribute) and function.attr in TASK_METHODS:
+        method: str | None = None
+        if isinstance(function, ast.Attribute) and function.attr in METHODS["task"]:
+            method = function.attr
             function = function.value
         if not isinstance(function, ast.Name) or function.id not in bound:
             continue
@@ -171,6 +206,13 @@ def check_calls(
         signature = module.functions.get(name)
         if signature is None:
             continue
+        if method is not None and method not in METHODS.get(signature.decorator or "", ()):
+            kind = f"a Prefect {signature.decorator}" if signature.decorator else "a plain function"
+            yield node.lineno, (
+                f"{name}.{method}(): {name} is {kind} here, without .{method} (docs/importar.md)"
+            )
+            continue
+        prefect_keywords = PREFECT_KEYWORDS.get((signature.decorator or "", method), frozenset())
         if not any(isinstance(arg, ast.Starred) for arg in node.args) and len(node.args) > len(
             signature.positional
         ):
@@ -180,7 +222,7 @@ def check_calls(
             )
         passed: list[tuple[str, ast.expr]] = list(zip(signature.positional, node.args, strict=False))
         for keyword in node.keywords:
-            if keyword.arg is None:
+            if keyword.arg is None or keyword.arg in prefect_keywords:
                 continue
             if (
                 keyword.arg not in (*signature.positional, *signature.keyword_only)
