@@ -22,8 +22,9 @@ from prefect.client.orchestration import PrefectClient
 
 from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.local_server import LocalServer, ensure_local_server, stop_local_server
-from pipeline_platform.register import RetryPolicy, register_pipeline
+from pipeline_platform.register import register_pipeline
 from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.retries import RetryPolicy
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 from repo_testing.deploy_support import (
     NO_DOCKER,

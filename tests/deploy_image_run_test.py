@@ -19,13 +19,16 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymen
 from prefect.utilities.dockerutils import docker_client
 
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
-from pipeline_platform.local_run import LOCAL_POOL
-from pipeline_platform.local_server import stop_local_server
+from pipeline_platform.local_run import LOCAL_POOL, SUBMIT_ATTEMPTS, RunNotSubmitted, run_in_local_docker
+from pipeline_platform.local_server import ensure_local_server, stop_local_server
+from pipeline_platform.pools import apply_pools, load_pool_templates
+from pipeline_platform.retries import RetryPolicy
+from pipeline_platform.session import session
 from pipelines.common.lake import Lake
 from pipelines.common.sample_server import SampleServer, json_response
 from pipelines.common.settings import GCS_ENDPOINT_ENV, LAKE_URI_ENV
 from repo_testing.ci import skip_or_fail
-from repo_testing.deploy_support import free_port, read_deployments, run_script
+from repo_testing.deploy_support import Fault, FaultyApiRelay, free_port, read_deployments, run_script
 from repo_testing.registry import RegistryUnavailable, local_registry
 from repo_testing.workspace import commit_all, copy_repo, git
 
@@ -33,6 +36,7 @@ DEPLOYMENT = "rj-smtr--gps-brt--staging"
 # The capture's source, as its deployments name it: a variable of the job's secret.
 SOURCE_VARIABLE = "SMTR_BRT_GPS__API_URL"
 RAW_TABLE = "br_rj_riodejaneiro_brt_gps/registros_raw"
+FLOW_RUN = "/api/flow_runs/[0-9a-f-]{36}"
 TREATED_TABLE = "br_rj_riodejaneiro_brt_gps/registros"
 
 
@@ -246,6 +250,71 @@ def test_a_prod_run_without_its_source_fails_naming_it_and_writes_nothing(
         assert "ended Failed" in result.stdout, output(result)
         assert SOURCE_VARIABLE in result.stdout, output(result)
         assert Lake.from_uri(lake_uri).list_files("br_rj_riodejaneiro_brt_gps", recursive=True) == []
+    finally:
+        with docker_client() as docker:
+            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
+                with contextlib.suppress(Exception):  # already gone, or never built
+                    docker.images.remove(name)
+
+
+def test_a_busy_server_is_retried_and_a_run_it_never_takes_is_reported_as_not_submitted(
+    repo: Path, home: Path, brt_api: SampleServer, gcs_lake: tuple[str, dict[str, str]]
+) -> None:
+    server = ensure_local_server(home, free_port())
+
+    async def create_pools() -> None:
+        async with PrefectClient(server.api_url) as client:
+            await apply_pools(client, load_pool_templates(repo))
+
+    asyncio.run(create_pools())
+    # Each call of the run's path fails once the way a busy embedded server fails (503, reset connection).
+    faults = [
+        Fault("POST /api/deployments/filter ", "503", 1),  # the deployment to run looked up
+        Fault("POST /api/work_pools/ ", "reset", 1),  # the local Docker pool created
+        Fault(f"PATCH {FLOW_RUN}/labels ", "503", 1),  # the worker's first call once it claimed the run
+        Fault(f"GET {FLOW_RUN} ", "503", 2),  # the run watched
+    ]
+    busy = FaultyApiRelay(server.port, faults)
+    lake_uri, lake_env = gcs_lake
+    env = {"PREFECT_API_URL": busy.api_url, SOURCE_VARIABLE: brt_api.url("/veiculos"), **lake_env}
+    tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+    try:
+        result = run_script(
+            "deploy",
+            repo,
+            "--environment",
+            "staging",
+            "--pipeline",
+            "rj_smtr__gps_brt",
+            "--run",
+            DEPLOYMENT,
+            env=env,
+        )
+
+        assert result.returncode == 0, output(result)
+        assert [fault.injected for fault in faults] == [fault.times for fault in faults], output(result)
+        assert f"not submitted (attempt 1 of {SUBMIT_ATTEMPTS})" in result.stdout, output(result)
+        assert "ended Completed" in result.stdout, output(result)
+        assert brt_api.hits["/veiculos"] == 1
+        assert Lake.from_uri(lake_uri).list_files(TREATED_TABLE, recursive=True)
+
+        # A server that fails every submission: the run is reported as never submitted, not as the flow's.
+        refusing = FaultyApiRelay(server.port, [Fault(f"PATCH {FLOW_RUN}/labels ", "503", 100)])
+        printed: list[str] = []
+
+        async def run_refused() -> None:
+            async with session(refusing.api_url) as client:
+                policy = RetryPolicy(attempts=2, initial_seconds=0.1, max_seconds=0.2)
+                await run_in_local_docker(client, DEPLOYMENT, printer=printed.append, policy=policy)
+
+        with pytest.raises(RunNotSubmitted, match="the flow never ran") as raised:
+            asyncio.run(run_refused())
+        assert "503" in str(raised.value)
+        assert refusing.faults[0].injected == SUBMIT_ATTEMPTS
+        assert sum("not submitted" in line for line in printed) == SUBMIT_ATTEMPTS - 1
+        assert brt_api.hits["/veiculos"] == 1
+        busy.close()
+        refusing.close()
     finally:
         with docker_client() as docker:
             for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):

@@ -33,9 +33,10 @@ from pipeline_platform.local_run import LocalRunError, run_in_local_docker
 from pipeline_platform.pants import PantsError, private_daemon
 from pipeline_platform.planning import plan_report, problems_report
 from pipeline_platform.problems import DeployError
-from pipeline_platform.register import PipelineOutcome, PruneResult, RetryPolicy
+from pipeline_platform.register import PipelineOutcome, PruneResult
 from pipeline_platform.repo import pipeline_dirs
 from pipeline_platform.reporter import Reporter, outcome_report
+from pipeline_platform.retries import RetryPolicy, retried
 from pipeline_platform.session import Server, configured_api_url, ensure_server, session
 from pipeline_platform.spec import PipelineSpec, load_specs
 from pipelines.common.naming import WORK_POOLS
@@ -119,13 +120,15 @@ async def _with_server(run: _Deploy) -> tuple[list[PipelineOutcome], PruneResult
     async with session(run.server.api_url) as client:
         if run.server.embedded:
             templates = pools.load_pool_templates(run.repo)
-            run.report.pools(await pools.apply_pools(client, templates, WORK_POOLS))
+            run.report.pools(await retried(policy, lambda: pools.apply_pools(client, templates, WORK_POOLS)))
         to_build, kept = await _split_by_image(client, run, policy)
         replaced = await _current_images(client, run, to_build, policy) if run.registry else []
         built = await asyncio.to_thread(_build, run, to_build, replaced)
         outcomes = await _register(client, run, {**kept, **built}, policy)
-        pruned = await _prune(client, environment, run.keep, run.report) if run.keep is not None else None
-        run_ok = await _run_locally(client, run.options.run, run.report) if run.options.run else True
+        pruned = (
+            await _prune(client, environment, run.keep, run.report, policy) if run.keep is not None else None
+        )
+        run_ok = await _run_locally(client, run.options.run, run.report, policy) if run.options.run else True
     return outcomes, pruned, run_ok
 
 
@@ -245,21 +248,25 @@ async def _register(
 
 
 async def _prune(
-    client: PrefectClient, environment: str, keep: set[str] | DeployError, report: Reporter
+    client: PrefectClient,
+    environment: str,
+    keep: set[str] | DeployError,
+    report: Reporter,
+    policy: RetryPolicy,
 ) -> PruneResult:
     if isinstance(keep, DeployError):
         return PruneResult(error=str(keep))
     try:
-        removed = await register.prune(client, environment, keep)
+        removed = await retried(policy, lambda: register.prune(client, environment, keep))
     except Exception as error:
         return PruneResult(error=register.describe_error(error))
     report.pruned(environment, removed)
     return PruneResult(tuple(removed))
 
 
-async def _run_locally(client: PrefectClient, deployment: str, report: Reporter) -> bool:
+async def _run_locally(client: PrefectClient, deployment: str, report: Reporter, policy: RetryPolicy) -> bool:
     try:
-        result = await run_in_local_docker(client, deployment, printer=report.console.print)
+        result = await run_in_local_docker(client, deployment, printer=report.console.print, policy=policy)
     except LocalRunError as error:
         report.run_failed(deployment, error)
         return False

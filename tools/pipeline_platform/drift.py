@@ -31,6 +31,7 @@ from pipeline_platform import register
 from pipeline_platform.image_refs import image_repository, registry, split_reference
 from pipeline_platform.problems import DeployError
 from pipeline_platform.repo import pipeline_dirs
+from pipeline_platform.retries import RetryPolicy, retried
 from pipeline_platform.session import configured_api_url, embedded_api_url, session
 from pipeline_platform.spec import DeploymentSpec, PipelineSpec, load_specs
 from pipeline_platform.summary import Report, show
@@ -185,7 +186,7 @@ def check(repo: Path, environment: str, console: Console) -> int:
             return await find_drift(client, list(specs.values()), environment, registry())
 
     try:
-        result, _ = asyncio.run(register.with_retries(register.RetryPolicy.from_env(), read))
+        result = asyncio.run(retried(RetryPolicy.from_env(), read))
     except httpx.TransportError as error:
         raise DeployError(
             f"cannot check {environment}: {register.describe_error(error)} at {api_url}"

@@ -16,8 +16,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from pipeline_platform.drift import EXTRA, MISSING, DriftResult, find_drift
 from pipeline_platform.image_refs import ImageResult, ImageStatus
 from pipeline_platform.pools import apply_pools, load_pool_templates
-from pipeline_platform.register import RetryPolicy, register_pipeline
+from pipeline_platform.register import register_pipeline
 from pipeline_platform.repo_root import REPO_ROOT_ENV, find_repo_root
+from pipeline_platform.retries import RetryPolicy
 from pipeline_platform.spec import PipelineSpec, load_pipeline
 from pipeline_platform.testing import IMAGE, PIPELINE, deployment, prefect_yaml, write_pipeline
 from pipeline_platform.testing import run_with_client as run

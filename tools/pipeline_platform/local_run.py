@@ -11,11 +11,12 @@ What a cluster's job gets from outside the image stands in from the tool's envir
 named ``<SECRET_PATH>__<KEY>`` (the Kubernetes secret of ``secretName`` is not here). Nothing else: a run
 with no source configured fails as a deployed run does.
 
-A busy machine's just-started server may answer 503 or reset a connection. Prefect's client retries those
-per request; when its retries run out while the worker submits the run (the worker then marks it Crashed
-with "Failed to submit"), the same flow run is scheduled again and submitted anew, a few times; a run that
-never got submitted raises :class:`RunNotSubmitted` with the cause, which is not the flow's failure.
-Reading the run's state while it runs is retried the same way.
+A busy machine's just-started server may answer 503 or reset a connection. Every call of this module to the
+API goes through the deploy's retry policy (retries.py). The in-process worker's client does not retry (the
+session's settings): when one of its calls fails while it submits the run, it marks the run Crashed with
+"Failed to submit", and the same flow run is scheduled again and submitted anew, a few times. A run that
+never got submitted, or whose deployment the server kept refusing, raises :class:`RunNotSubmitted` with the
+cause, which is not the flow's failure.
 """
 
 from __future__ import annotations
@@ -29,16 +30,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 from prefect.client.schemas.objects import FlowRun, State
-from prefect.exceptions import PrefectHTTPStatusError
 from prefect.states import Scheduled
 from prefect_docker.worker import DockerWorker
 
 from pipeline_platform.docker_cli import image_exists
+from pipeline_platform.retries import RetryPolicy, is_transient, retried
 from pipelines.common.settings import GCS_ENDPOINT_ENV, LAKE_URI_ENV
 
 LOCAL_POOL = "local-docker"
@@ -46,12 +46,11 @@ TWIN_SUFFIX = "--local-docker"
 RUN_TIMEOUT_SECONDS = 900.0
 T = TypeVar("T")
 SUBMIT_ATTEMPTS = 4
-RETRY_SECONDS = 2.0
+RESUBMIT_SECONDS = 2.0
 # Prefect's worker marks a run it could not hand to the infrastructure with this message.
 SUBMIT_FAILED = "Failed to submit flow run to infrastructure"
 FORWARDED_ENV = (LAKE_URI_ENV, GCS_ENDPOINT_ENV)
 _SECRET_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]__[A-Z0-9][A-Z0-9_]*$")
-_TRANSIENT = (httpx.TransportError, PrefectHTTPStatusError)
 
 
 class LocalRunError(RuntimeError):
@@ -76,16 +75,50 @@ async def run_in_local_docker(
     deployment_name: str,
     printer: Callable[..., None] = print,
     timeout: float = RUN_TIMEOUT_SECONDS,
+    policy: RetryPolicy | None = None,
 ) -> LocalRunResult:
-    registered = await _find_deployment(client, deployment_name)
-    image = (registered.job_variables or {}).get("image")
-    if not isinstance(image, str) or not image_exists(image):
-        raise LocalRunError(
-            f"image {image!r} of {deployment_name} is not in the local Docker: deploy it with Docker running "
-            "first (the tool builds it)"
-        )
-    await _ensure_docker_pool(client)
-    twin_id = await client.create_deployment(
+    api = _Api(client, policy or RetryPolicy())
+    try:
+        registered = await api.call(lambda: _find_deployment(client, deployment_name))
+        image = (registered.job_variables or {}).get("image")
+        if not isinstance(image, str) or not image_exists(image):
+            raise LocalRunError(
+                f"image {image!r} of {deployment_name} is not in the local Docker: deploy it with Docker "
+                "running first (the tool builds it)"
+            )
+        await api.call(lambda: _ensure_docker_pool(client))
+        twin_id = await api.call(lambda: _create_twin(client, registered, image))
+        flow_run = await api.call(lambda: client.create_flow_run_from_deployment(twin_id))
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        raise RunNotSubmitted(
+            f"the run of {deployment_name} could not be created (the flow never ran): {_describe(error)}"
+        ) from error
+    printer(
+        f"Flow run {flow_run.name!r} ({flow_run.id}) created; starting a Docker worker on {LOCAL_POOL!r}..."
+    )
+    await _submit(api, flow_run.id, printer)
+    state = await _wait_for_final_state(api, flow_run.id, timeout)
+    return LocalRunResult(registered.name, image, flow_run.id, flow_run.name, state)
+
+
+@dataclass(frozen=True)
+class _Api:
+    """The session's client, each call retried by the deploy's policy."""
+
+    client: PrefectClient
+    policy: RetryPolicy
+
+    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        return await retried(self.policy, operation)
+
+    async def read_flow_run(self, flow_run_id: UUID) -> FlowRun:
+        return await self.call(lambda: self.client.read_flow_run(flow_run_id))
+
+
+async def _create_twin(client: PrefectClient, registered: Any, image: str) -> UUID:
+    return await client.create_deployment(
         flow_id=registered.flow_id,
         name=f"{registered.name}{TWIN_SUFFIX}",
         version=registered.version,
@@ -99,17 +132,10 @@ async def run_in_local_docker(
         schedules=[],
         job_variables=_docker_job_variables(image),
     )
-    flow_run = await client.create_flow_run_from_deployment(twin_id)
-    printer(
-        f"Flow run {flow_run.name!r} ({flow_run.id}) created; starting a Docker worker on {LOCAL_POOL!r}..."
-    )
-    await _submit(client, flow_run.id, printer)
-    state = await _wait_for_final_state(client, flow_run.id, timeout)
-    return LocalRunResult(registered.name, image, flow_run.id, flow_run.name, state)
 
 
 async def _submit(
-    client: PrefectClient, flow_run_id: UUID, printer: Callable[..., None], attempts: int = SUBMIT_ATTEMPTS
+    api: _Api, flow_run_id: UUID, printer: Callable[..., None], attempts: int = SUBMIT_ATTEMPTS
 ) -> None:
     """One worker pass per attempt until the run got past submission; :class:`RunNotSubmitted` otherwise."""
     cause = "the worker did not pick the run up"
@@ -117,11 +143,11 @@ async def _submit(
         try:
             worker = DockerWorker(work_pool_name=LOCAL_POOL, limit=1, create_pool_if_not_found=False)
             await worker.start(run_once=True, printer=printer)
-            state = (await _read_flow_run(client, flow_run_id)).state
-        except _TRANSIENT as error:
-            if not _is_transient(error):
+            state = (await api.read_flow_run(flow_run_id)).state
+        except Exception as error:
+            if not is_transient(error):
                 raise
-            cause = f"{type(error).__name__}: {error}"
+            cause = _describe(error)
         else:
             not_submitted = state is None or state.is_scheduled()
             if state is not None and state.is_crashed() and (state.message or "").startswith(SUBMIT_FAILED):
@@ -132,12 +158,22 @@ async def _submit(
         if attempt == attempts:
             break
         printer(f"Flow run {flow_run_id} not submitted (attempt {attempt} of {attempts}): {cause}; retrying")
-        await asyncio.sleep(RETRY_SECONDS * attempt)
-        await _retrying(lambda: client.set_flow_run_state(flow_run_id, Scheduled(), force=True))
+        await asyncio.sleep(RESUBMIT_SECONDS * attempt)
+        try:
+            await api.call(lambda: api.client.set_flow_run_state(flow_run_id, Scheduled(), force=True))
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            cause = _describe(error)
+            break
     raise RunNotSubmitted(
         f"flow run {flow_run_id} could not be submitted to the local Docker pool after {attempts} attempt(s) "
         f"(the flow never ran): {cause}"
     )
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 async def _find_deployment(client: PrefectClient, name: str) -> Any:
@@ -182,32 +218,18 @@ def forwarded_environment(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-async def _read_flow_run(client: PrefectClient, flow_run_id: UUID) -> FlowRun:
-    return await _retrying(lambda: client.read_flow_run(flow_run_id))
-
-
-async def _retrying(call: Callable[[], Awaitable[T]], attempts: int = SUBMIT_ATTEMPTS) -> T:
-    """``call()``, again after a transient error (connection reset, 5xx) beyond the client's own retries."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except _TRANSIENT as error:
-            if attempt == attempts or not _is_transient(error):
-                raise
-            await asyncio.sleep(RETRY_SECONDS * attempt)
-    raise AssertionError("unreachable")
-
-
-def _is_transient(error: Exception) -> bool:
-    if isinstance(error, PrefectHTTPStatusError):
-        return error.response.status_code >= 500
-    return True
-
-
-async def _wait_for_final_state(client: PrefectClient, flow_run_id: UUID, timeout: float) -> State:
+async def _wait_for_final_state(api: _Api, flow_run_id: UUID, timeout: float) -> State:
     deadline = time.monotonic() + timeout
     while True:
-        flow_run = await _read_flow_run(client, flow_run_id)
+        try:
+            flow_run = await api.read_flow_run(flow_run_id)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            raise LocalRunError(
+                f"lost track of flow run {flow_run_id}: the server kept failing ({_describe(error)}); "
+                "its state is on the server's UI"
+            ) from error
         if flow_run.state is not None and flow_run.state.is_final():
             return flow_run.state
         if time.monotonic() > deadline:

@@ -28,9 +28,10 @@ from pipeline_platform.manifests import (
     render_job,
 )
 from pipeline_platform.pools import apply_pools, load_pool_templates
-from pipeline_platform.register import RetryPolicy, register_deployment, register_pipeline
+from pipeline_platform.register import register_deployment, register_pipeline
 from pipeline_platform.repo import pipeline_dirs
 from pipeline_platform.repo_root import find_repo_root
+from pipeline_platform.retries import RetryPolicy
 from pipeline_platform.spec import DeploymentSpec, PipelineSpec, load_specs
 from pipeline_platform.testing import run_with_client as run
 from pipelines.common.naming import ENVIRONMENTS, SECRET_NAMES, WORK_POOLS

@@ -9,7 +9,6 @@ does not stop the others.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,40 +18,13 @@ import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 from prefect.exceptions import ObjectNotFound
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from pipeline_platform.image_refs import ImageResult
+from pipeline_platform.retries import RetryPolicy, with_retries
 from pipeline_platform.spec import DeploymentSpec, PipelineSpec
 
 T = TypeVar("T")
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PAGE = 200
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently transient API errors are retried (env: PIPELINES_DEPLOY_RETRY_*)."""
-
-    attempts: int = 5
-    initial_seconds: float = 0.5
-    max_seconds: float = 8.0
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        default = cls()
-        return cls(
-            attempts=int(os.environ.get("PIPELINES_DEPLOY_RETRY_ATTEMPTS", default.attempts)),
-            initial_seconds=float(
-                os.environ.get("PIPELINES_DEPLOY_RETRY_INITIAL_SECONDS", default.initial_seconds)
-            ),
-            max_seconds=float(os.environ.get("PIPELINES_DEPLOY_RETRY_MAX_SECONDS", default.max_seconds)),
-        )
 
 
 @dataclass
@@ -82,43 +54,6 @@ class PipelineOutcome:
     @property
     def retries(self) -> int:
         return sum(max(item.attempts - 1, 0) for item in self.deployments)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Worth retrying: the server was unreachable, timed out, or answered 408/429/5xx."""
-    if isinstance(error, httpx.TransportError):
-        return True
-    if isinstance(error, httpx.HTTPStatusError):
-        return error.response.status_code in TRANSIENT_STATUS
-    return False
-
-
-async def with_retries(
-    policy: RetryPolicy,
-    operation: Callable[[], Awaitable[T]],
-    on_retry: Callable[[int, BaseException, float], None] | None = None,
-) -> tuple[T, int]:
-    """``operation()``'s result and the number of attempts it took; the last error if all attempts fail."""
-
-    def before_sleep(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        if on_retry is not None and error is not None:
-            on_retry(state.attempt_number, error, state.upcoming_sleep)
-
-    attempts = 0
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(max(policy.attempts, 1)),
-        wait=wait_exponential_jitter(
-            multiplier=policy.initial_seconds, max=policy.max_seconds, jitter=policy.initial_seconds
-        ),
-        retry=retry_if_exception(is_transient),
-        before_sleep=before_sleep,
-        reraise=True,
-    ):
-        with attempt:
-            attempts = attempt.retry_state.attempt_number
-            result = await operation()
-    return result, attempts
 
 
 async def register_deployment(

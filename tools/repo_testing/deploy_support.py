@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -170,3 +171,52 @@ class KillingProxy(TcpRelay):
                 self.on_trigger()
                 return False
         return True
+
+
+@dataclass
+class Fault:
+    """``times`` requests whose request line matches ``pattern`` get ``kind``: "503" (the answer a Prefect
+    server gives when its database is locked) or "reset" (the connection closed, nothing relayed)."""
+
+    pattern: str
+    kind: str
+    times: int
+    injected: int = 0
+
+
+BUSY_SERVER_ANSWER = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 43\r\n"
+    b"connection: close\r\n\r\n"
+    b'{"exception_message":"Service Unavailable"}'
+)
+
+
+class FaultyApiRelay(TcpRelay):
+    """A TCP relay on 127.0.0.1 in front of a real Prefect server that fails the requests of ``faults``;
+    every other byte goes to the real server and back."""
+
+    def __init__(self, backend_port: int, faults: list[Fault]) -> None:
+        self.faults = faults
+        self._lock = threading.Lock()
+        super().__init__(backend_port)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _fault_for(self, data: bytes) -> Fault | None:
+        request_line = data.split(b"\r\n", 1)[0].decode("latin-1")
+        with self._lock:
+            for fault in self.faults:
+                if fault.injected < fault.times and re.match(fault.pattern, request_line):
+                    fault.injected += 1
+                    return fault
+        return None
+
+    def reply(self, data: bytes) -> bytes | None:
+        fault = self._fault_for(data) if data[:1].isalpha() else None
+        if fault is not None and fault.kind == "503":
+            return BUSY_SERVER_ANSWER
+        if fault is not None:
+            return b""
+        return None

@@ -24,6 +24,10 @@ class TcpRelay:
         """Called for each chunk, ``upstream`` when it goes client -> server; False closes the connection."""
         return True
 
+    def reply(self, data: bytes) -> bytes | None:
+        """Bytes to answer a client chunk with instead of relaying it (the connection then closes)."""
+        return None
+
     def close(self) -> None:
         self._listener.close()
 
@@ -48,6 +52,9 @@ class TcpRelay:
     def _pump(self, source: socket.socket, target: socket.socket, upstream: bool) -> None:
         try:
             while data := source.recv(65536):
+                if upstream and (answer := self.reply(data)) is not None:
+                    source.sendall(answer)
+                    break
                 if not self.on_chunk(data, upstream):
                     break
                 target.sendall(data)
