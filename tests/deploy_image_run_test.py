@@ -21,7 +21,6 @@ from prefect.utilities.dockerutils import docker_client
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL, SUBMIT_ATTEMPTS, RunNotSubmitted, run_in_local_docker
 from pipeline_platform.local_server import ensure_local_server, stop_local_server
-from pipeline_platform.pools import apply_pools, load_pool_templates
 from pipeline_platform.retries import RetryPolicy
 from pipeline_platform.session import session
 from pipelines.common.lake import Lake
@@ -260,23 +259,23 @@ def test_a_prod_run_without_its_source_fails_naming_it_and_writes_nothing(
 def test_a_busy_server_is_retried_and_a_run_it_never_takes_is_reported_as_not_submitted(
     repo: Path, home: Path, brt_api: SampleServer, gcs_lake: tuple[str, dict[str, str]]
 ) -> None:
+    # The embedded server of ``home``, already up: the tool reuses it through a relay on the port it is given.
     server = ensure_local_server(home, free_port())
-
-    async def create_pools() -> None:
-        async with PrefectClient(server.api_url) as client:
-            await apply_pools(client, load_pool_templates(repo))
-
-    asyncio.run(create_pools())
-    # Each call of the run's path fails once the way a busy embedded server fails (503, reset connection).
+    # Each step fails once the way a busy embedded server fails (503, reset connection).
     faults = [
+        Fault("POST /api/work_pools/ ", "reset", 1),  # a work pool created
         Fault("POST /api/deployments/filter ", "503", 1),  # the deployment to run looked up
-        Fault("POST /api/work_pools/ ", "reset", 1),  # the local Docker pool created
         Fault(f"PATCH {FLOW_RUN}/labels ", "503", 1),  # the worker's first call once it claimed the run
         Fault(f"GET {FLOW_RUN} ", "503", 2),  # the run watched
     ]
     busy = FaultyApiRelay(server.port, faults)
     lake_uri, lake_env = gcs_lake
-    env = {"PREFECT_API_URL": busy.api_url, SOURCE_VARIABLE: brt_api.url("/veiculos"), **lake_env}
+    env = {
+        "PIPELINES_LOCAL_PREFECT_HOME": str(home),
+        "PIPELINES_LOCAL_PREFECT_PORT": str(busy.port),
+        SOURCE_VARIABLE: brt_api.url("/veiculos"),
+        **lake_env,
+    }
     tag = git(repo, "rev-parse", "--short", "HEAD").strip()
     try:
         result = run_script(
