@@ -57,11 +57,20 @@ class DumpParameterMap:
                 self._once(f"{key} dropped: {DUMP_DROPPED[key]}")
             elif key not in ("execute_query", "db_port", "db_charset", "infisical_secret_path", "dump_mode"):
                 if key not in ("partition_columns", "break_query_start"):
-                    self.imported.todo(self.where, f"parameter {key!r} is not a dump parameter: dropped")
+                    self._todo_once(f"parameter {key!r} is not a dump parameter: dropped")
         self._connection(old, new)
         self._partition(old, new)
         self._query(old, new)
         return new
+
+    def _todo_once(self, text: str) -> None:
+        """One ``!`` per text and file (one decision): the lines of the repeats join its ``where``."""
+        file, _, line = self.where.rpartition(":")
+        for index, note in enumerate(self.imported.notes if file else []):
+            if note.todo and note.text == text and note.where.rpartition(":")[0] == file:
+                self.imported.notes[index] = Note(True, f"{note.where},{line}", text)
+                return
+        self.imported.todo(self.where, text)
 
     def _once(self, text: str) -> None:
         note = Note(False, self.source.where(()), text)

@@ -19,6 +19,7 @@ from pipeline_import.library import read_api, rewrite_library_imports
 from pipeline_import.relaxations import relax
 from pipeline_import.requirements import Requirements, pyproject_requirements
 from pipeline_import.secrets_scan import review_secrets
+from pipeline_import.sibling_imports import rewrite_sibling_imports
 from pipeline_import.sources import copy_sources, format_sources, old_dockerfile_notes
 from pipeline_import.templates import image_test, render_template, smoke_test
 from pipeline_import.yaml_files import YamlFile, dump_yaml, read_yaml
@@ -157,6 +158,9 @@ def _write(
         function = pipeline.dir_name
     else:
         globs = copy_sources(source, target, imported)
+        rewrite_sibling_imports(
+            target, f"pipelines.{pipeline.dir_name}", f"pipelines/{pipeline.dir_name}", imported
+        )
         rewrite_library_imports(target, f"pipelines/{pipeline.dir_name}", read_api(root), imported)
         format_sources(root, target, imported)
         relax(root, target, imported)

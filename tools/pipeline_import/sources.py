@@ -20,27 +20,51 @@ from pipeline_import.imported import Imported
 REPLACED_FILES: Final = frozenset({"Dockerfile", "prefect.yaml", "pyproject.toml", "uv.lock", "BUILD"})
 DATA_SUFFIXES: Final = (".sql", ".json", ".yaml", ".yml", ".csv", ".txt", ".j2", ".html")
 SKIPPED_DIRS: Final = frozenset({"__pycache__", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+# Files of the old layout with no use here, and why.
+NOT_NEEDED: Final = {
+    ".dockerignore": "Pants builds the image from the pipeline's pex, not from this directory",
+    ".python-version": "the interpreter is the repository's",
+    ".gitignore": "the repository's .gitignore applies",
+    ".DS_Store": "macOS folder metadata",
+}
+# Documentation: copied along, not part of the image.
+DOC_SUFFIXES: Final = (".md", ".rst")
+# Debian packages that only build Python distributions: here the requirements are built on the host (pex).
+BUILD_PACKAGES: Final = frozenset({"build-essential", "gcc", "g++", "make", "pkg-config", "python3-dev"})
 
 
 def copy_sources(source: Path, target: Path, imported: Imported) -> list[str]:
     """The old pipeline's Python sources and data files, subpackages included; the data files' globs."""
     globs: set[str] = set()
-    for path in sorted(_files(source)):
+    files = sorted(_files(source))
+    code = "\n".join(
+        path.read_text(encoding="utf-8", errors="replace") for path in files if path.suffix == ".py"
+    )
+    for path in files:
         relative = path.relative_to(source)
+        where = f"{source.name}/{relative}"
         if relative.name in REPLACED_FILES and len(relative.parts) == 1:
             continue
-        if path.suffix == ".py" or path.suffix in DATA_SUFFIXES:
+        if relative.name in NOT_NEEDED:
+            imported.changed(where, f"not copied: {NOT_NEEDED[relative.name]}")
+            continue
+        read = re.search(rf"(?<![\w.-]){re.escape(path.name)}(?![\w.-])", code) is not None
+        if path.suffix == ".py" or path.suffix in DATA_SUFFIXES or path.suffix in DOC_SUFFIXES or read:
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target / relative)
-            if path.suffix != ".py":
-                globs.add(
-                    str(relative.parent / f"*{path.suffix}") if relative.parent.parts else f"*{path.suffix}"
-                )
-        else:
-            imported.todo(
-                f"{source.name}/{relative}",
-                "not copied (not Python nor a data file): copy it by hand if it is read",
+        if path.suffix in DATA_SUFFIXES:
+            globs.add(
+                str(relative.parent / f"*{path.suffix}") if relative.parent.parts else f"*{path.suffix}"
             )
+        elif path.suffix == ".py":
+            continue
+        elif read:  # e.g. a jq program the flow runs
+            globs.add(str(relative))
+            imported.changed(where, "copied into the image: the pipeline's code names it")
+        elif path.suffix in DOC_SUFFIXES:
+            imported.changed(where, "copied (documentation; not in the image)")
+        else:
+            imported.todo(where, "not copied (not Python nor a data file): copy it by hand if it is read")
     for directory in sorted({path.parent for path in target.rglob("*.py")}):
         init = directory / "__init__.py"
         if not init.exists():
@@ -137,9 +161,34 @@ def old_dockerfile_notes(source: Path, imported: Imported) -> None:
         )
         if line.strip() and not usual.search(line.strip())
     ]
-    if unusual:
+    if unusual and _only_build_packages(" ".join(text for _, text in unusual)):
+        imported.changed(
+            f"{source.name}/Dockerfile:{unusual[0][0]}",
+            "build tools not installed: requirements are built on the host into the pipeline's pex",
+        )
+    elif unusual:
         imported.todo(
             f"{source.name}/Dockerfile:{unusual[0][0]}",
             "lines beyond the usual FROM/COPY/uv sync (add them below the FROM of the new Dockerfile if "
             f"needed): {' '.join(f'`{text}`' for _, text in unusual)}",
         )
+
+
+def _only_build_packages(run: str) -> bool:
+    """Whether ``RUN apt-get update && apt-get install -y build-essential && rm -rf /var/lib/apt/lists/*``
+    (and the like) only installs packages that build Python distributions."""
+    packages: set[str] = set()
+    for command in run.replace("\\", " ").split("&&"):
+        words = command.split()
+        if words[:1] == ["RUN"]:
+            words = words[1:]
+        if words[:2] in (["apt-get", "update"], ["apt", "update"]) or words == [
+            "rm",
+            "-rf",
+            "/var/lib/apt/lists/*",
+        ]:
+            continue
+        if words[:2] not in (["apt-get", "install"], ["apt", "install"]):
+            return False
+        packages |= {word for word in words[2:] if not word.startswith("-")}
+    return bool(packages) and packages <= BUILD_PACKAGES
