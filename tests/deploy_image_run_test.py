@@ -5,19 +5,20 @@ registry (a real one on 127.0.0.1, when Debian's docker-registry is installed), 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
-from prefect.utilities.dockerutils import docker_client
 
+from pipeline_platform.docker_cli import docker, image_exists
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
 from pipeline_platform.local_run import LOCAL_POOL, SUBMIT_ATTEMPTS, RunNotSubmitted, run_in_local_docker
 from pipeline_platform.local_server import ensure_local_server, stop_local_server
@@ -72,6 +73,19 @@ def home(tmp_path: Path) -> Iterator[Path]:
     stop_local_server(tmp_path / "prefect-server")
 
 
+def inspect_image(reference: str) -> dict[str, Any]:
+    result = docker(None, "image", "inspect", reference)
+    assert result.returncode == 0, result.stderr
+    found: list[dict[str, Any]] = json.loads(result.stdout)
+    return found[0]
+
+
+def remove_images(*references: str) -> None:
+    """Removes the images of ``references`` that exist (some are never built when a test fails early)."""
+    if present := [reference for reference in references if image_exists(reference)]:
+        docker(None, "image", "rm", "--force", *present)
+
+
 def output(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}"
 
@@ -114,9 +128,7 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(
         assert registered[DEPLOYMENT].image == f"rj-smtr--gps-brt:{tag}"
         assert registered[DEPLOYMENT].pool == "default-pool"
         assert registered[f"{DEPLOYMENT}--local-docker"].pool == LOCAL_POOL
-        with docker_client() as docker:
-            image = docker.images.get(f"rj-smtr--gps-brt:{tag}")
-            assert image.attrs["Config"]["WorkingDir"] == "/opt/prefect"
+        assert inspect_image(f"rj-smtr--gps-brt:{tag}")["Config"]["WorkingDir"] == "/opt/prefect"
 
         async def runs() -> list[str | None]:
             async with PrefectClient(api_url) as client:
@@ -135,10 +147,7 @@ def test_the_changed_pipeline_is_built_registered_and_run_in_its_image(
             assert files and all("/data_particao=" in path and "/hora_particao=" in path for path in files)
         assert sorted(lake.read_table(TREATED_TABLE)["id_veiculo"].to_pylist()) == ["40001", "40002"]
     finally:
-        with docker_client() as docker:
-            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
-                with contextlib.suppress(Exception):  # already gone, or never built
-                    docker.images.remove(name)
+        remove_images(f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}")
 
 
 @pytest.fixture
@@ -205,24 +214,20 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         # The requirements did not change: the same deps image, pulled, and no deps stage built.
         assert "Deps images: 1 of 1 published for these inputs, reused" in result.stdout, output(result)
         assert httpx.get(deps_tags).json()["tags"] == [deps_inputs_tag]
-        with docker_client() as docker:
-            base = docker.images.get(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
-            image = docker.images.get(f"{registry}/rio/rj-smtr--gps-brt:{next_tag}")
-            # Pants built no base this time (it would carry the new tag); the image is on the published one.
-            assert not docker.images.list(name=f"{registry}/rio/rio-pipelines-base:{next_tag}")
-            deps_image = docker.images.get(f"{deps}:{deps_inputs_tag}")
-            assert not docker.images.list(name=f"{deps}:{next_tag}")
-        base_layers = base.attrs["RootFS"]["Layers"]
-        deps_layers = deps_image.attrs["RootFS"]["Layers"]
+        base = inspect_image(f"{registry}/rio/rio-pipelines-base:{inputs_tag}")
+        image = inspect_image(f"{registry}/rio/rj-smtr--gps-brt:{next_tag}")
+        # Pants built no base this time (it would carry the new tag); the image is on the published one.
+        assert not image_exists(f"{registry}/rio/rio-pipelines-base:{next_tag}")
+        deps_image = inspect_image(f"{deps}:{deps_inputs_tag}")
+        assert not image_exists(f"{deps}:{next_tag}")
+        base_layers = base["RootFS"]["Layers"]
+        deps_layers = deps_image["RootFS"]["Layers"]
         assert deps_layers[: len(base_layers)] == base_layers
         # A code-only change adds exactly one layer to the published deps image: the sources.
-        layers = image.attrs["RootFS"]["Layers"]
+        layers = image["RootFS"]["Layers"]
         assert layers[:-1] == deps_layers, layers
     finally:
-        with docker_client() as docker:
-            for name in built:
-                with contextlib.suppress(Exception):  # already gone, or never built
-                    docker.images.remove(name)
+        remove_images(*built)
 
 
 def test_a_prod_run_without_its_source_fails_naming_it_and_writes_nothing(
@@ -250,10 +255,7 @@ def test_a_prod_run_without_its_source_fails_naming_it_and_writes_nothing(
         assert SOURCE_VARIABLE in result.stdout, output(result)
         assert Lake.from_uri(lake_uri).list_files("br_rj_riodejaneiro_brt_gps", recursive=True) == []
     finally:
-        with docker_client() as docker:
-            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
-                with contextlib.suppress(Exception):  # already gone, or never built
-                    docker.images.remove(name)
+        remove_images(f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}")
 
 
 def test_a_busy_server_is_retried_and_a_run_it_never_takes_is_reported_as_not_submitted(
@@ -315,7 +317,4 @@ def test_a_busy_server_is_retried_and_a_run_it_never_takes_is_reported_as_not_su
         busy.close()
         refusing.close()
     finally:
-        with docker_client() as docker:
-            for name in (f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}"):
-                with contextlib.suppress(Exception):  # already gone, or never built
-                    docker.images.remove(name)
+        remove_images(f"rj-smtr--gps-brt:{tag}", f"rio-pipelines-base:{tag}")
