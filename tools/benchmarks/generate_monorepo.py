@@ -23,7 +23,7 @@ from pathlib import Path
 from repo_testing.workspace import REPO_ROOT, commit_all, copy_repo
 
 SECRETARIAS = ("smtr", "segovi", "cor", "sms", "sme", "smfp", "iplanrio", "seop", "smac", "cet")
-HTTP_IMPORT = "from pipelines.common.http import SourceError, fetch_json\n"
+HTTP_IMPORT = "from pipelines.common.http import SourceError\n"
 # Dump-style pipelines: the source is a database table, read through the shared db module.
 DB_IMPORT = '''from pipelines.common.db import create_engine, safe_url
 
