@@ -59,6 +59,12 @@ def resolve(requirements_file: Path) -> dict[str, Any]:
             "--ignore-installed",
             "--quiet",
             "--only-binary=:all:",
+            # The lockfile is derived for every CPython 3.11 (Pants's interpreter constraints): a distribution
+            # whose Requires-Python wants a later 3.11 patch release would make it fail.
+            "--python-version",
+            "3.11.0",
+            "--target",
+            str(Path(tmp) / "target"),  # required by --python-version; a dry run writes nothing there
             "--report",
             str(report),
             "-r",

@@ -11,41 +11,9 @@ from typing import Final
 from packaging.utils import canonicalize_name
 
 from pipeline_import.imported import Imported
+from pipeline_import.module_names import MODULE_DISTRIBUTIONS
 from pipeline_import.requirements import HELPER_LIBRARIES, Requirements
 from pipelines.common.naming import PipelineName
-
-# Import name -> distribution, where they differ (the common cases of the city's pipelines).
-MODULE_DISTRIBUTIONS: Final = {
-    "yaml": "pyyaml",
-    "bs4": "beautifulsoup4",
-    "dateutil": "python-dateutil",
-    "dotenv": "python-dotenv",
-    "jwt": "pyjwt",
-    "PIL": "pillow",
-    "sklearn": "scikit-learn",
-    "slugify": "python-slugify",
-    "psycopg2": "psycopg2-binary",
-    "docx": "python-docx",
-    "magic": "python-magic",
-    "cv2": "opencv-python",
-    "google.cloud.storage": "google-cloud-storage",
-    "google.cloud.bigquery": "google-cloud-bigquery",
-    "google.cloud.speech": "google-cloud-speech",
-    "google.oauth2": "google-auth",
-    "google.auth": "google-auth",
-    "google.api_core": "google-api-core",
-    "git": "gitpython",
-    "github": "pygithub",
-    "discord": "discord-py",
-    "dbt": "dbt-core",
-    "prefect_dbt": "prefect-dbt",
-    "ruamel": "ruamel-yaml",
-    "langchain_google_cloud_sql_pg": "langchain-google-cloud-sql-pg",
-    "googleapiclient": "google-api-python-client",
-    "prefect_docker": "prefect-docker",
-    "prefect_kubernetes": "prefect-kubernetes",
-}
-
 
 NAMESPACE_PACKAGES: Final = frozenset({"google", "google.cloud"})
 NO_REQUIREMENT: Final = (

@@ -27,6 +27,8 @@ def relax(root: Path, target: Path, imported: Imported) -> None:
     if marker in text:
         return
     if codes:
+        # A noqa comment of the imported code that silenced one of these codes is now unused (RUF100): fine.
+        codes = sorted({*codes, "RUF100"})
         line = f'"{label}/**" = [{", ".join(json.dumps(code) for code in codes)}]  {marker}\n'
         if RUFF_IGNORES in text:
             head, _, tail = text.partition(RUFF_IGNORES + "\n")

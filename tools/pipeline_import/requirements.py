@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipeline_import.imported import Imported
+from pipeline_import.module_names import modules_of
 
 # The old repository's helper library, as imported and as a distribution: nothing here provides it
 # (pipelines/common replaces it).
@@ -189,7 +190,17 @@ class Requirements:
         names = "".join(f'    "{canonicalize_name(item.name)}",\n' for item in self.added)
         start = build.index("REQUIREMENTS = [")
         end = build.index("\n]", start)
-        self.build_file.write_text(build[: end + 1] + names + build[end + 1 :])
+        build = build[: end + 1] + names + build[end + 1 :]
+        mappings = "".join(
+            f'    "{canonicalize_name(item.name)}": {modules_of(item.name)!r},\n'.replace("'", '"')
+            for item in self.added
+            if modules_of(item.name) and f'"{canonicalize_name(item.name)}":' not in build
+        )
+        if mappings:
+            start = build.index("MODULE_MAPPING = {")
+            end = build.index("\n}", start)
+            build = build[: end + 1] + mappings + build[end + 1 :]
+        self.build_file.write_text(build)
 
 
 def _major(requirement: Requirement) -> int | None:

@@ -96,25 +96,11 @@ def _files(root: Path) -> Iterator[Path]:
 
 
 def format_sources(root: Path, target: Path, imported: Imported) -> None:
-    """Formats the copied Python files as the repository's lint wants (black, then ruff's safe fixes)."""
+    """Formats the copied Python files as the repository's lint wants: black, ruff's safe fixes, then black
+    again (ruff's import sorting may leave lines black wraps differently)."""
     line_length = int(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["black"]["line-length"])
     mode = black.Mode(line_length=line_length, target_versions={TargetVersion.PY311})
-    reformatted = 0
-    for path in sorted(target.rglob("*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-            formatted = black.format_file_contents(text, fast=False, mode=mode)
-        except NothingChanged:
-            continue
-        except UnicodeDecodeError:
-            continue  # reported by check_imports
-        except Exception as error:  # black's parse errors have no common base class
-            imported.todo(
-                f"pipelines/{target.name}/{path.relative_to(target)}", f"black could not format it: {error}"
-            )
-            continue
-        path.write_text(formatted, encoding="utf-8")
-        reformatted += 1
+    reformatted = _black(target, mode, imported)
     if reformatted:
         imported.changed(f"pipelines/{target.name}/*.py", f"{reformatted} file(s) formatted with black")
     ruff = ruff_binary()
@@ -135,6 +121,31 @@ def format_sources(root: Path, target: Path, imported: Imported) -> None:
         capture_output=True,
         check=False,
     )
+    _black(target, mode, None)
+
+
+def _black(target: Path, mode: black.Mode, imported: Imported | None) -> int:
+    """Formats every Python file of ``target`` with black; the number reformatted. What black cannot parse is
+    reported (when ``imported`` is given)."""
+    reformatted = 0
+    for path in sorted(target.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            formatted = black.format_file_contents(text, fast=False, mode=mode)
+        except NothingChanged:
+            continue
+        except UnicodeDecodeError:
+            continue  # reported by check_imports
+        except Exception as error:  # black's parse errors have no common base class
+            if imported is not None:
+                imported.todo(
+                    f"pipelines/{target.name}/{path.relative_to(target)}",
+                    f"black could not format it: {error}",
+                )
+            continue
+        path.write_text(formatted, encoding="utf-8")
+        reformatted += 1
+    return reformatted
 
 
 def ruff_binary() -> str | None:
