@@ -53,8 +53,10 @@ class PrefectYamlConverter:
         pool_map: Mapping[str, str],
         pool_variables: Mapping[str, Sequence[str]],
         prefect_version: str,
+        flow_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.source = source
+        self.flow_defaults = dict(flow_defaults or {})
         self.imported = imported
         self.pipeline = pipeline
         self.pool_map = pool_map
@@ -171,7 +173,7 @@ class PrefectYamlConverter:
         for key in ("paused", "concurrency_limit", "enforce_parameter_schema"):
             if raw.get(key) is not None:
                 deployment[key] = raw[key]
-        base = self._mapping((*here, "parameters"), raw.get("parameters"))
+        base = {**self.flow_defaults, **self._mapping((*here, "parameters"), raw.get("parameters"))}
         schedules = (
             self._schedule(location, item, base) for location, item in self._raw_schedules(here, raw)
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Final
 
 from pipeline_import.imported import Imported, Note
@@ -27,6 +29,17 @@ DUMP_DROPPED: Final = {
     "break_query_end": "the dump streams the whole range in batches: no need to break the query",
     "break_query_frequency": "the dump streams the whole range in batches: no need to break the query",
 }
+# Parameters whose defaults in the old dump flow's signature name its source and destination (the YAML often
+# sets only table_id and execute_query): carried into the deployments when the YAML does not set them.
+SOURCE_DEFAULTS: Final = (
+    "db_type",
+    "db_host",
+    "db_port",
+    "db_database",
+    "db_charset",
+    "infisical_secret_path",
+    "dataset_id",
+)
 DB_TYPES: Final = {"sql_server": "sql_server", "mssql": "sql_server", "oracle": "oracle", "mysql": "mysql"}
 DB_TYPES_POSTGRES: Final = ("postgres", "postgresql")
 
@@ -148,3 +161,37 @@ class DumpParameterMap:
             self.imported.changed(self.where, f"execute_query of {table!r} -> queries/{name}.sql")
         if name != table:
             new["query"] = name
+
+
+def old_flow_defaults(flow_file: Path) -> dict[str, Any]:
+    """The literal defaults of SOURCE_DEFAULTS in the old ``@flow`` function's signature (None ones out)."""
+    try:
+        tree = ast.parse(flow_file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not any(
+            "flow" in ast.unparse(decorator) for decorator in node.decorator_list
+        ):
+            continue
+        arguments = [*node.args.posonlyargs, *node.args.args]
+        defaults: dict[str, Any] = {}
+        pairs = [
+            *zip(arguments[len(arguments) - len(node.args.defaults) :], node.args.defaults, strict=True),
+            *(
+                (a, d)
+                for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
+                if d is not None
+            ),
+        ]
+        for argument, default in pairs:
+            if argument.arg not in SOURCE_DEFAULTS:
+                continue
+            try:
+                value = ast.literal_eval(default)
+            except ValueError:
+                continue
+            if value not in (None, ""):
+                defaults[argument.arg] = value
+        return defaults
+    return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline_import.dump_parameters import DumpParameterMap
+from pipeline_import.dump_parameters import DumpParameterMap, old_flow_defaults
 from pipeline_import.imported import Imported, Note
 from pipeline_import.yaml_files import YamlFile
 
@@ -32,3 +32,29 @@ def test_an_unknown_parameter_repeated_across_schedules_is_one_item_with_every_l
         Note(True, "rj_x__y/prefect.yaml:57,68", "parameter 'offset' is not a dump parameter: dropped"),
     ]
     assert queries == {"a": "SELECT * FROM a\n", "b": "SELECT * FROM b\n"}
+
+
+OLD_FLOW = """
+
+from prefect import flow
+
+
+@flow(log_prints=True)
+def rj_x__y(db_database="rh", db_host="10.0.0.1", db_port=3306, db_type="mysql", execute_query="q",
+            dataset_id="brutos_x", table_id="t", infisical_secret_path="/db-x", db_charset=None,
+            *, batch_size: int = 50000) -> None: ...
+"""
+
+
+def test_the_old_flows_source_defaults_are_read_and_the_rest_left(tmp_path: Path) -> None:
+    (tmp_path / "flow.py").write_text(OLD_FLOW)
+    assert old_flow_defaults(tmp_path / "flow.py") == {
+        "db_database": "rh",
+        "db_host": "10.0.0.1",
+        "db_port": 3306,
+        "db_type": "mysql",
+        "dataset_id": "brutos_x",
+        "infisical_secret_path": "/db-x",
+    }
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert old_flow_defaults(tmp_path / "broken.py") == {}

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipeline_import.deployments import Converted, PrefectYamlConverter
+from pipeline_import.dump_parameters import old_flow_defaults
 from pipeline_import.import_check import check_imports
 from pipeline_import.imported import Imported, UnusableInput
 from pipeline_import.library import read_api, rewrite_library_imports
@@ -98,6 +99,7 @@ def _import(source: Path, options: Options, requirements: Requirements, imported
                 name: list(pool["variables"].get("properties", {})) for name, pool in pools.items()
             },
             prefect_version=str(templates_yaml["prefect-version"]),
+            flow_defaults=_flow_defaults(source, imported),
         )
         converted = converter.convert()
         requirements.read_old_workspace(source)
@@ -205,3 +207,16 @@ def _flow_function(converted: Converted) -> str | None:
     for deployment in converted.config["deployments"]:
         return str(deployment["entrypoint"]).rpartition(":")[2]
     return None
+
+
+def _flow_defaults(source: Path, imported: Imported) -> dict[str, object]:
+    """A dump's source and destination as the old flow's signature defaults them (one note naming them)."""
+    if imported.kind != "dump":
+        return {}
+    defaults = old_flow_defaults(source / "flow.py")
+    if defaults:
+        imported.changed(
+            f"{source.name}/flow.py",
+            f"defaults of the old flow kept where the YAML sets none: {', '.join(sorted(defaults))}",
+        )
+    return defaults

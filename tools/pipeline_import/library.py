@@ -17,6 +17,7 @@ from typing import Any, Final
 from prefect import Flow, Task
 
 from pipeline_import.imported import Imported
+from pipeline_import.sources import parsed_modules
 
 OLD_PACKAGE: Final = "iplanrio.pipelines_utils"
 NEW_PACKAGE: Final = "pipelines.common.iplanrio"
@@ -129,14 +130,8 @@ def uses(target: Path, name: str) -> bool:
 def rewrite_library_imports(target: Path, label: str, api: dict[str, Module], imported: Imported) -> None:
     """Rewrites every ``from iplanrio.pipelines_utils.<m> import ...`` whose names we provide; what we do not
     provide stays, one ``!`` per import with file:line."""
-    for path in sorted(target.rglob("*.py")):
+    for path, lines, tree in parsed_modules(target):
         relative = f"{label}/{path.relative_to(target)}"
-        try:
-            text = path.read_text(encoding="utf-8")
-            tree = ast.parse(text)
-        except (SyntaxError, UnicodeDecodeError):
-            continue  # reported by check_imports
-        lines = text.splitlines(keepends=True)
         changed = False
         bound: dict[str, tuple[str, str]] = {}
         for node in ast.walk(tree):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from pipeline_import.imported import Imported
+from pipeline_import.sources import parsed_modules
 
 
 def local_modules(target: Path) -> set[str]:
@@ -27,13 +28,7 @@ def rewrite_sibling_imports(target: Path, package: str, label: str, imported: Im
     """``from utils import x`` -> ``from <package>.utils import x`` and ``import utils`` -> ``from <package>
     import utils``, in every module of ``target``; one ``✓`` per line, a ``!`` for a form left as it was."""
     modules = local_modules(target)
-    for path in sorted(target.rglob("*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-            tree = ast.parse(text)
-        except (SyntaxError, UnicodeDecodeError):
-            continue  # reported by check_imports
-        lines = text.splitlines(keepends=True)
+    for path, lines, tree in parsed_modules(target):
         changed = False
         for node in ast.walk(tree):
             if not isinstance(node, ast.Import | ast.ImportFrom):

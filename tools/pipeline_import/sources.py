@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -82,6 +83,18 @@ def copy_sources(source: Path, target: Path, imported: Imported) -> list[str]:
                 "added (Pants owns the subpackage's modules)",
             )
     return sorted(globs)
+
+
+def parsed_modules(target: Path) -> Iterator[tuple[Path, list[str], ast.Module]]:
+    """Each Python file of ``target`` that parses: its path, its lines (line ends kept) and its tree (the
+    others are reported by check_imports)."""
+    for path in sorted(target.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        yield path, text.splitlines(keepends=True), tree
 
 
 def _files(root: Path) -> Iterator[Path]:

@@ -1,4 +1,7 @@
-"""{{ cookiecutter.__pipeline_dir }}: dump of the tables in queries/ into the data lake (see README.md)."""
+"""The dump of the tables in queries/ into the data lake (see README.md).
+
+Pipeline: {{ cookiecutter.__pipeline_dir }}
+"""
 
 from __future__ import annotations
 
