@@ -66,7 +66,7 @@ def pull_request(tmp_path: Path, change: str) -> tuple[Path, JobResult]:
     return repo, result
 
 
-def tested(result: JobResult) -> set[str]:
+def targets_run(result: JobResult) -> set[str]:
     """The test targets the job ran (Pants's `✓ <target> succeeded` lines)."""
     return {
         line.split()[1]
@@ -81,7 +81,7 @@ def test_pr_checks_on_a_one_pipeline_change_run_its_tests_and_no_platform_e2e(tm
 
     assert result.ok, result.log()
     assert "--changed-since=origin/master" in result.outputs["scope"]["fast"]
-    ran = tested(result)
+    ran = targets_run(result)
     assert f"{PIPELINE}/image_test.py:tests" in ran, result.log()
     assert not {
         target for target in ran if target.startswith(("tests/", "pipelines/rj_segovi", "pipelines/rj_cor"))
@@ -92,7 +92,7 @@ def test_pr_checks_on_a_shared_module_change_run_the_dumps_with_mariadb(tmp_path
     _, result = pull_request(tmp_path, "pipelines/common/dump.py")
 
     assert result.ok, result.log()
-    ran = tested(result)
+    ran = targets_run(result)
     assert "pipelines/common/dump_test.py:tests" in ran, result.log()
     assert not {target for target in ran if target.startswith("tests/")}
 
