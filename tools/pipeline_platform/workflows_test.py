@@ -186,8 +186,10 @@ def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
     workflow = load("pr-checks.yaml")
     scope = next(step for step in steps(workflow) if step.get("id") == "scope")["run"]
     assert "--changed-since=${BASE} lint" in scope
+    assert '--changed-since="${BASE}" --changed-dependents=transitive list' in scope
+    assert "build-support/ci/drop-target-generators.awk" in scope
     for tag in ("-e2e", "e2e"):
-        assert f"--tag={tag} --changed-since=${{BASE}} --changed-dependents=transitive check test" in scope
+        assert f"--tag={tag} --spec-files=dist/scope/targets.txt check test" in scope
         assert f"--tag={tag} check test ::" in scope
     assert (
         "--filter-target-type=docker_image --changed-since=${BASE} --changed-dependents=transitive package"
