@@ -379,3 +379,21 @@ def test_odd_shapes_are_reported_not_fatal(old: Path, repo: Path) -> None:
     )
     assert has_row(result.output, "pipelines/rj_sec__formas_estranhas/latin1.py", "not UTF-8 text")
     assert has_row(result.output, f"{where}:1", "no staging deployment in the old prefect.yaml")
+
+
+def test_a_switched_off_pipeline_is_imported_with_its_code_and_no_deployment(old: Path, repo: Path) -> None:
+    source = import_fixtures.switched_off(old)
+    name = source.name
+
+    result = run(repo, "--no-refresh", str(source))
+
+    assert result.code == 0, result.output
+    assert result.config(name)["deployments"] == []
+    assert (result.pipeline(name) / "flow.py").is_file()
+    lines = (source / "prefect.yaml").read_text().splitlines()
+    switch = lines.index("deployments: []") + 1
+    commented = [number for number, line in enumerate(lines, start=1) if line.startswith("#  - name:")]
+    assert len(commented) == 1
+    assert has_row(result.output, f"{name}/prefect.yaml:{switch}", "switched off (`deployments: []`)")
+    assert f"commented out (line {commented[0]})" in " ".join(result.output.split())
+    assert_valid(result, name)

@@ -128,7 +128,9 @@ class PrefectYamlConverter:
             for number, line in enumerate(self.source.path.read_text(encoding="utf-8").splitlines(), start=1)
             if line.lstrip().startswith("#") and "- name:" in line
         ]
-        return f" (lines {', '.join(map(str, lines))})" if lines else ""
+        if not lines:
+            return ""
+        return f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})"
 
     def _top_level(self, raw: dict[str, Any]) -> None:
         if raw.get("name") != self.pipeline.dir_name:

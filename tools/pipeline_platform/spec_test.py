@@ -240,6 +240,21 @@ def test_a_directory_off_the_naming_rule_is_reported_and_its_prefect_yaml_still_
     assert problems[1].reason == "missing: every pipeline declares its deployments here"
 
 
+def test_an_empty_deployment_list_is_a_switched_off_pipeline(tmp_path: Path) -> None:
+    directory = pipeline_with(tmp_path, prefect_yaml(deployments=[]))
+
+    assert validate_pipeline(directory) == []
+    spec = load_pipeline(directory)
+    assert spec.deployments == ()
+    assert spec.for_environment("prod") == spec.for_environment("staging") == ()
+
+
+def test_deployments_that_are_not_a_list_are_reported(tmp_path: Path) -> None:
+    found = reasons(tmp_path, prefect_yaml(deployments="rj-teste--exemplo--prod"))
+
+    assert any("must be a list of deployments" in reason for reason in found), found
+
+
 def test_a_missing_prefect_yaml_is_reported(tmp_path: Path) -> None:
     directory = write_pipeline(tmp_path, templates=TEMPLATES)
     (directory / "prefect.yaml").unlink()

@@ -352,3 +352,34 @@ def several_deployments_per_environment(root: Path, name: str = "rj_smas__dispar
             """,
         },
     )
+
+
+def switched_off(root: Path, name: str = "rj_iplanrio__api_desligada") -> Path:
+    """A pipeline switched off the old way: `deployments: []`, the old deployments commented out below."""
+    commented = "".join(
+        f"#{line}\n" if line else "#\n"
+        for line in _deployment(name, "rj-iplanrio--api-desligada--prod", "prefect-jobs-secrets")
+        .rstrip("\n")
+        .splitlines()
+    )
+    return _write(
+        root / name,
+        {
+            "prefect.yaml": _prefect_yaml(name).replace("deployments:\n", "deployments: []\n") + commented,
+            "Dockerfile": OLD_DOCKERFILE.format(name=name, extra=""),
+            "flow.py": f"""
+                from prefect import flow
+
+
+                @flow(log_prints=True)
+                def {name}(dataset: str = "brutos") -> None:
+                    print(dataset)
+            """,
+            "pyproject.toml": f"""
+                [project]
+                name = "{name}"
+                version = "0.1.0"
+                dependencies = []
+            """,
+        },
+    )

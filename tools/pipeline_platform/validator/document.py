@@ -62,5 +62,8 @@ def check_top_level(checker: Checker, top: Section) -> None:
     deployments = top.get("deployments")
     if isinstance(deployments, dict):
         checker.problem(top.at("deployments"), messages.MAPPING_NOT_LIST.format(what="deployment"))
-    elif not isinstance(deployments, list) or not deployments:
-        checker.problem(top.at("deployments"), "must list at least one deployment")
+    elif not isinstance(deployments, list):
+        checker.problem(
+            top.at("deployments"),
+            "must be a list of deployments (`deployments: []` switches the pipeline off)",
+        )
