@@ -164,11 +164,12 @@ class DumpParameterMap:
 
 
 def old_flow_defaults(flow_file: Path) -> dict[str, Any]:
-    """The literal defaults of SOURCE_DEFAULTS in the old ``@flow`` function's signature (None ones out)."""
-    try:
-        tree = ast.parse(flow_file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    """The defaults of SOURCE_DEFAULTS in the old ``@flow`` function's signature (None ones out): literals, or
+    constants of the pipeline's own modules (``Constants.DB_HOST.value`` of an Enum in ``constants.py``)."""
+    tree = _parse(flow_file)
+    if tree is None:
         return {}
+    constants = _imported_constants(tree, flow_file.parent)
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not any(
             "flow" in ast.unparse(decorator) for decorator in node.decorator_list
@@ -187,11 +188,72 @@ def old_flow_defaults(flow_file: Path) -> dict[str, Any]:
         for argument, default in pairs:
             if argument.arg not in SOURCE_DEFAULTS:
                 continue
-            try:
-                value = ast.literal_eval(default)
-            except ValueError:
-                continue
+            value = _value(default, constants)
             if value not in (None, ""):
                 defaults[argument.arg] = value
         return defaults
     return {}
+
+
+_UNKNOWN: Final = object()
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
+def _value(node: ast.expr, constants: Mapping[str, Any]) -> Any:
+    """A literal, or a dotted name (``X``, ``Cls.X``, ``Cls.X.value``) found in ``constants``; else None."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        pass
+    dotted = ast.unparse(node)
+    found = constants.get(dotted.removesuffix(".value"), _UNKNOWN)
+    return None if found is _UNKNOWN else found
+
+
+def _imported_constants(tree: ast.Module, directory: Path) -> dict[str, Any]:
+    """``Name`` / ``Enum.MEMBER`` -> literal, for the names the flow imports from its pipeline's modules."""
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or not node.module:
+            continue
+        parts = node.module.split(".")
+        inside = node.level == 1 or (len(parts) == 3 and parts[:2] == ["pipelines", directory.name])
+        module = _parse(directory / f"{parts[-1]}.py") if inside else None
+        if module is None:
+            continue
+        literals = _module_literals(module)
+        for alias in node.names:
+            local = alias.asname or alias.name
+            for name, value in literals.items():
+                if name == alias.name or name.startswith(f"{alias.name}."):
+                    found[local + name[len(alias.name) :]] = value
+    return found
+
+
+def _module_literals(module: ast.Module) -> dict[str, Any]:
+    """Module-level ``NAME = literal`` and the literal members of its classes (``Cls.NAME``)."""
+    literals: dict[str, Any] = {}
+    for node in module.body:
+        scopes: list[tuple[str, list[ast.stmt]]] = [("", [node])]
+        if isinstance(node, ast.ClassDef):
+            scopes = [(f"{node.name}.", node.body)]
+        for prefix, body in scopes:
+            for statement in body:
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                    target, value = statement.targets[0], statement.value
+                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                    target, value = statement.target, statement.value
+                else:
+                    continue
+                if isinstance(target, ast.Name):
+                    try:
+                        literals[prefix + target.id] = ast.literal_eval(value)
+                    except ValueError:
+                        continue
+    return literals

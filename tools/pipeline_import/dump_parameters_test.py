@@ -58,3 +58,34 @@ def test_the_old_flows_source_defaults_are_read_and_the_rest_left(tmp_path: Path
     }
     (tmp_path / "broken.py").write_text("def (:\n")
     assert old_flow_defaults(tmp_path / "broken.py") == {}
+
+
+def test_defaults_from_the_pipelines_constants_module_are_read(tmp_path: Path) -> None:
+    (tmp_path / "constants.py").write_text(
+        "from enum import Enum\n\n"
+        "class Constants(Enum):\n"
+        "    DB_HOST = '10.70.1.34'\n"
+        "    DB_PORT = '1433'\n"
+        "    DB_TYPE = 'sql_server'\n"
+        "    INFISICAL_SECRET_PATH = '/db-porte'\n"
+        "    TABLES = build_tables()\n\n"
+        "DATASET: str = 'brutos_porte'\n"
+    )
+    (tmp_path / "flow.py").write_text(
+        f"from pipelines.{tmp_path.name}.constants import Constants, DATASET as DATASET_ID\n"
+        "from prefect import flow\n\n"
+        "@flow\n"
+        "def f(table_id: str, db_host: str = Constants.DB_HOST.value,\n"
+        "      db_port: str = Constants.DB_PORT.value,\n"
+        "      db_type: str = Constants.DB_TYPE, dataset_id: str = DATASET_ID,\n"
+        "      infisical_secret_path: str = Constants.INFISICAL_SECRET_PATH.value,\n"
+        "      db_database: str = Constants.TABLES.value, db_charset: str = Other.X.value) -> None: ...\n"
+    )
+
+    assert old_flow_defaults(tmp_path / "flow.py") == {
+        "db_host": "10.70.1.34",
+        "db_port": "1433",
+        "db_type": "sql_server",
+        "dataset_id": "brutos_porte",
+        "infisical_secret_path": "/db-porte",
+    }
