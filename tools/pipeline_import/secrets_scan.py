@@ -34,7 +34,8 @@ def review_secrets(root: Path, target: Path, imported: Imported) -> None:
     if not found:
         return
     for file, findings in sorted(found.items()):
-        baseline["results"][file] = findings
+        # detect-secrets records the path it read (under root); the baseline and the lint name it from the root.
+        baseline["results"][file] = [{**finding, "filename": file} for finding in findings]
         for finding in findings:
             imported.todo(
                 f"{file}:{finding['line_number']}",
