@@ -34,7 +34,7 @@ def review_secrets(root: Path, target: Path, imported: Imported) -> None:
     if not found:
         return
     for file, findings in sorted(found.items()):
-        # detect-secrets records the path it read (under root); the baseline and the lint name it from the root.
+        # detect-secrets records the path it read; the baseline and the lint name files from the root.
         baseline["results"][file] = [{**finding, "filename": file} for finding in findings]
         for finding in findings:
             imported.todo(
