@@ -199,6 +199,27 @@ LAUNCHER_PACKAGED = r"Wrote dist/\.github\.scripts/deploy-tool-deps\.pex"
 # Sub-phases of the images step, inside the tool's "Images done in x s".
 IMAGE_PHASES = ("pex", "base_build", "pipeline_build", "push", "images_other")
 
+# Row labels of each phase in the benchmarks' tables, in the order of a deploy.
+PHASE_ROWS = (
+    ("lockfile", "lockfile derived from the pins (s)"),
+    ("lockfile_resolve", "  of which the resolve, Pants's 'Generate lockfile' (s)"),
+    ("pants_start", "Pants start (the deploy's one pantsd) + package of the tool's deps pex (s)"),
+    ("tool_start", "tool start: its pex's venv, imports (s)"),
+    ("outer_start", "outer ./pants run start + tool pex, without the launcher (s)"),
+    ("plan", "plan, the tool's figure (through the deploy's pantsd) (s)"),
+    ("pull", "pull of the images being replaced, the tool's figure (s)"),
+    ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
+    ("deps_lookup", "published deps images: deps pexes packaged and hashed + pull, the tool's figure (s)"),
+    ("images", "images step, the tool's figure (s)"),
+    ("pex", "  pex builds (s)"),
+    ("base_build", "  base image docker build (s)"),
+    ("pipeline_build", "  pipeline image docker build(s) (s)"),
+    ("push", "  push, first to last byte at the registry (s)"),
+    ("images_other", "  rest of the images step's Pants run (s)"),
+    ("registration", "registration (s)"),
+    ("other", "rest: validation, pools, summary, daemon stop (s)"),
+)
+
 
 def phases(
     run: TimedRun,

@@ -27,46 +27,31 @@ worst of them per figure).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
-import httpx
-from prefect.client.orchestration import PrefectClient
 from rich.console import Console
 from rich.filesize import decimal
 from rich.table import Table
 
-from pipeline_platform.local_server import ensure_local_server, free_port, stop_local_server
-from pipeline_platform.pools import apply_pools, load_pool_templates
-from pipelines.common.naming import WORK_POOLS, PipelineName
+from pipelines.common.naming import PipelineName
 
 # `tests` is first-party only when ruff runs with tests/ in its sandbox: in a block of its own, it sorts the
 # same either way.
 # isort: split
-from benchmarks import byte_counting_relay, change_aware, deploy_phases, generate_monorepo, restored_caches
+from benchmarks import change_aware, deploy_phases, generate_monorepo, restored_caches, runner_services
 from repo_testing.docker_engine import EngineError, throwaway_engine
-from repo_testing.registry import RegistryUnavailable, blobs, local_registry
-from repo_testing.workspace import REPO_ROOT, commit_all, git
+from repo_testing.registry import RegistryUnavailable
+from repo_testing.workspace import REPO_ROOT, commit_all
 
 REAL_PIPELINE = "rj_smtr__gps_brt"
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-REGISTRY_NAMESPACE = "rio"
-DEPLOY_TIMEOUT_S = 3600.0
-# Not passed to the deploys: the outer Pants run's own settings, and where this machine points tools.
-DROPPED_ENV = {"PYTHONPATH", "PREFECT_API_URL", "PIPELINES_REPO_ROOT", "IMAGE_TAG", "GITHUB_STEP_SUMMARY"}
 
 
 @dataclass(frozen=True)
@@ -79,18 +64,9 @@ class Layer:
 
 
 @dataclass
-class DeployResult:
-    label: str
-    wall: float = 0.0
-    tag: str = ""
-    phases: dict[str, float] = field(default_factory=dict)
-    uploaded: int = 0
-    downloaded: int = 0
-    growth: int = 0
-    new_blobs: list[tuple[str, int]] = field(default_factory=list)
+class DeployResult(runner_services.DeployRun):
     layers: list[Layer] = field(default_factory=list)
     previous_layer_count: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def layers_identical(self) -> bool:
@@ -115,93 +91,6 @@ class SizeResult:
     warm: DeployResult = field(default_factory=lambda: DeployResult("warm"))
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------- environments
-
-
-def machine_environment() -> dict[str, str]:
-    """This machine's environment, minus the outer Pants run's own settings."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key not in DROPPED_ENV and not key.startswith("PEX")
-    }
-
-
-def runner_environment(caches: restored_caches.RestoredCaches, docker_host: str | None) -> dict[str, str]:
-    """A CI runner: none of this machine's Pants or Docker settings, the restored caches, and the engine at
-    ``docker_host`` (None: this machine's)."""
-    kept = {
-        key: value
-        for key, value in machine_environment().items()
-        if "PANTS" not in key
-        and key not in {"XDG_CACHE_HOME"}
-        and (docker_host is None or key != "DOCKER_HOST")
-    }
-    return {**kept, **caches.env(), **({"DOCKER_HOST": docker_host} if docker_host else {})}
-
-
-def new_checkout(repo: Path, checkout: Path) -> None:
-    """A new clone of ``repo`` at ``checkout`` (what was there before is discarded, as a runner's is)."""
-    shutil.rmtree(checkout, ignore_errors=True)
-    git(repo.parent, "clone", "-q", str(repo), str(checkout))
-
-
-def deploy_settings(root: Path, registry_name: str, api_url: str, os_image: str) -> dict[str, str]:
-    """What the deploy workflows set (pants.ci.toml, the registry, the API), plus a wide dumb terminal."""
-    return {
-        "PANTS_CONFIG_FILES": "pants.ci.toml",
-        "CI": "true",
-        "PIPELINES_IMAGE_REGISTRY": registry_name,
-        "PREFECT_API_URL": api_url,
-        "PREFECT_HOME": str(root / "prefect-client"),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DOCKER_CONFIG": str(root / "docker-config"),
-        "OS_IMAGE": os_image,
-        "TERM": "dumb",
-        "NO_COLOR": "1",
-        "COLUMNS": str(deploy_phases.TERMINAL_COLUMNS),
-    }
-
-
-# --------------------------------------------------------------------------- measuring one deploy
-
-
-def _registry_json(url: str, accept: str | None = None) -> dict[str, Any] | None:
-    response = httpx.get(url, headers={"Accept": accept} if accept else {}, timeout=10)
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    document: dict[str, Any] = response.json()
-    return document
-
-
-def image_layers(registry: str, repository: str, tag: str) -> list[tuple[str, int, str, str]]:
-    """(digest, compressed size, diff id, instruction) of each layer of ``repository:tag``, oldest first."""
-    manifest = _registry_json(f"http://{registry}/v2/{repository}/manifests/{tag}", MANIFEST_V2)
-    if manifest is None:
-        return []
-    config = _registry_json(f"http://{registry}/v2/{repository}/blobs/{manifest['config']['digest']}") or {}
-    diff_ids: list[str] = config["rootfs"]["diff_ids"]
-    instructions = [
-        _instruction(entry.get("created_by", ""))
-        for entry in config.get("history", [])
-        if not entry.get("empty_layer", False)
-    ]
-    if len(instructions) != len(diff_ids):
-        instructions = ["?"] * len(diff_ids)
-    return [
-        (layer["digest"], int(layer["size"]), diff_id, instruction)
-        for layer, diff_id, instruction in zip(manifest["layers"], diff_ids, instructions, strict=True)
-    ]
-
-
-def _instruction(created_by: str) -> str:
-    text = created_by.removeprefix("/bin/sh -c #(nop) ").removeprefix("/bin/sh -c ").strip()
-    text = re.sub(r"\b(dir|file):([0-9a-f]{12})[0-9a-f]{52}\b", r"\1:\2", " ".join(text.split()))
-    return (text[:57] + "...") if len(text) > 60 else (text or "(imported OS root filesystem)")
 
 
 def layer_count(docker: Sequence[str], reference: str) -> int | None:
@@ -263,19 +152,16 @@ def compare_layers(
 
 
 @dataclass(frozen=True)
-class Context:
-    """Everything a measured deploy needs besides the repository and its environment."""
+class Target:
+    """The changed pipeline's image in the registry, and how many of its layers are the OS's."""
 
-    registry: str  # 127.0.0.1:<port>, without the relay
-    storage: Path  # where the registry stores its blobs
-    relay: byte_counting_relay.ByteCountingRelay
-    repository: str  # in the registry: rio/<image name>
+    repository: str  # rio/<image name>
     os_layers: int
-    logs: Path
 
 
 def measure_deploy(
-    context: Context,
+    services: runner_services.Services,
+    target: Target,
     result: DeployResult,
     repo: Path,
     env: Mapping[str, str],
@@ -283,50 +169,19 @@ def measure_deploy(
     deploy_args: Sequence[str],
     previous_tag: str | None,
 ) -> None:
-    lockfile = repo / "3rdparty/python/default.lock"
-    had_lockfile = lockfile.is_file()
-    before = blobs(context.storage)
-    context.relay.reset()
-    log = context.logs / f"deploy-{result.label}.log"
-    run = deploy_phases.run_timed(
-        [*change_aware.DEPLOY, "--environment", "staging", *deploy_args], repo, env, log, DEPLOY_TIMEOUT_S
-    )
-    change_aware.stop_pantsd(repo)  # none should be left; a killed launcher would leave its daemon
-    if run.returncode != 0:
-        tail = "\n".join(run.output.splitlines()[-30:])
-        raise deploy_phases.DeployFailed(
-            f"{result.label} deploy failed (exit {run.returncode}, log {log}):\n{tail}"
-        )
-    traffic = context.relay.traffic()
-    after = blobs(context.storage)
-    result.wall = run.wall
-    result.uploaded = traffic.uploaded
-    result.downloaded = traffic.downloaded
-    result.growth = sum(after.values()) - sum(before.values())
-    result.new_blobs = sorted(
-        ((digest, size) for digest, size in after.items() if digest not in before), key=lambda item: -item[1]
-    )
-    tagged = run.first(r"Building \d+ image\(s\) with Pants, tag (\S+?),")
-    if tagged is None:
-        raise deploy_phases.DeployFailed(f"{result.label} deploy built no image (log {log})")
-    result.tag = tagged[1][1]
-    lockfile_stamp = repo / "3rdparty/python/default.lock.inputs"
-    stamp = lockfile_stamp.stat().st_mtime if lockfile_stamp.is_file() else None
-    workunits = deploy_phases.pants_workunits(repo, run.started)
-    if not had_lockfile and lockfile.is_file() and run.first(deploy_phases.DERIVING) is None:
-        result.notes.append("no lockfile in the clone: ./pants restored it from its cache, not derived")
-    result.phases, notes = deploy_phases.phases(
-        run, workunits, traffic.active, stamp, slot=byte_counting_relay.ACTIVITY_RESOLUTION_S
-    )
-    result.notes.extend(notes)
-    new = image_layers(context.registry, context.repository, result.tag)
+    runner_services.run_deploy(services, result, repo, env, deploy_args)
+    new = runner_services.image_layers(services.registry, target.repository, result.tag)
     if not new:
         raise deploy_phases.DeployFailed(
-            f"{result.label}: {context.repository}:{result.tag} is not in the registry"
+            f"{result.label}: {target.repository}:{result.tag} is not in the registry"
         )
-    previous = image_layers(context.registry, context.repository, previous_tag) if previous_tag else []
+    previous = (
+        runner_services.image_layers(services.registry, target.repository, previous_tag)
+        if previous_tag
+        else []
+    )
     result.previous_layer_count = len(previous)
-    result.layers = compare_layers(new, previous, context.os_layers, base_layer_count(docker, result.tag))
+    result.layers = compare_layers(new, previous, target.os_layers, base_layer_count(docker, result.tag))
 
 
 # --------------------------------------------------------------------------- one size
@@ -350,24 +205,6 @@ def change_pipeline(repo: Path, pipeline: str, label: str) -> None:
     commit_all(repo, f"bench: {label} change to {pipeline}")
 
 
-async def _apply_pools(api_url: str, repo: Path) -> None:
-    async with PrefectClient(api_url) as client:
-        await apply_pools(client, load_pool_templates(repo), WORK_POOLS)
-
-
-def untag(registry_prefix: str) -> None:
-    """Removes this run's registry tags from the machine's engine (not the layers other images use)."""
-    listing = subprocess.run(
-        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    mine = [reference for reference in listing if reference.startswith(registry_prefix)]
-    if mine:
-        subprocess.run(["docker", "image", "rm", "--no-prune", *mine], capture_output=True, check=False)
-
-
 def progress(size: int, started: float, message: str) -> None:
     print(f"[N={size} +{time.monotonic() - started:5.0f} s] {message}", flush=True)
 
@@ -384,39 +221,18 @@ def measure_size(
     image = PipelineName.from_dir(result.pipeline).image_name
     progress(size, started, f"generated {result.total_pipelines} pipelines; changing {result.pipeline}")
     with contextlib.ExitStack() as stack:
-        registry_dir = root / "registry"
-        shutil.rmtree(registry_dir, ignore_errors=True)
-        registry_dir.mkdir()
-        registry = stack.enter_context(local_registry(registry_dir, free_port()))
-        relay = byte_counting_relay.ByteCountingRelay(int(registry.rpartition(":")[2]))
-        stack.callback(relay.close)
-        registry_name = f"127.0.0.1:{relay.port}/{REGISTRY_NAMESPACE}"
-        stack.callback(untag, f"127.0.0.1:{relay.port}/")
-        home = root / "prefect-server"
-        shutil.rmtree(home, ignore_errors=True)
-        stack.callback(stop_local_server, home)
-        server = ensure_local_server(home, free_port())
-        asyncio.run(_apply_pools(server.api_url, repo))
-        (root / "docker-config").mkdir(exist_ok=True)
-        settings = deploy_settings(root, registry_name, server.api_url, os_image)
-        context = Context(
-            registry,
-            registry_dir / "blobs",
-            relay,
-            f"{REGISTRY_NAMESPACE}/{image}",
-            layer_count(["docker"], os_image) or 1,
-            root,
+        services = runner_services.runner_services(stack, root, repo, os_image)
+        target = Target(
+            f"{runner_services.REGISTRY_NAMESPACE}/{image}", layer_count(["docker"], os_image) or 1
         )
-        progress(size, started, f"registry {registry} (relay :{relay.port}), Prefect {server.api_url}")
-
+        progress(
+            size,
+            started,
+            f"registry {services.registry} (relay :{services.relay.port}), Prefect {services.api_url}",
+        )
         # The caches the workflows save and restore, at one path for every runner (as ~/.cache on GitHub's):
         # copies of this machine's, then used by the previous runner, then by the fresh one.
-        caches = restored_caches.RestoredCaches(root / "caches")
-        if not keep_caches:  # a copy of a few GB: removed with the rest of this size's services
-            stack.callback(shutil.rmtree, caches.root, True)
-        restored_caches.restore_named_caches(caches, os.environ)
-        restored_caches.restore_launcher_cache(caches, os.environ)
-        restored_caches.restore_local_store(caches, os.environ)
+        caches = runner_services.restore_caches(stack, root / "caches", keep_caches)
         # Every runner checks the repository out at the same path ($GITHUB_WORKSPACE): Pants's cache keys
         # may hold paths, so the previous runner and the fresh one use the same checkout path and caches.
         checkout = root / "checkout"
@@ -425,12 +241,13 @@ def measure_size(
         # (`--changed-since`), with this machine's engine, so the caches it leaves hold what CI's would (the
         # plan's dependency inference over every pipeline, the pexes, the tool).
         change_pipeline(repo, result.pipeline, "previous")
-        new_checkout(repo, checkout)
+        runner_services.new_checkout(repo, checkout)
         measure_deploy(
-            context,
+            services,
+            target,
             result.seed,
             checkout,
-            {**runner_environment(caches, None), **settings},
+            {**runner_services.runner_environment(caches, None), **services.settings},
             ["docker"],
             ["--changed-since", "HEAD~1"],
             None,
@@ -460,8 +277,8 @@ def measure_size(
         )
 
         clone = checkout
-        new_checkout(repo, clone)
-        env = {**runner_environment(caches, engine.host), **settings}
+        runner_services.new_checkout(repo, clone)
+        env = {**runner_services.runner_environment(caches, engine.host), **services.settings}
         docker = ["docker", "--host", engine.host]
         cold = deploy_phases.run_timed(
             ["./pants", "--no-pantsd", "--version"], clone, env, root / "cold-start.log", 900
@@ -478,7 +295,9 @@ def measure_size(
         for deploy in (result.fresh, result.warm):
             previous = result.seed.tag if deploy is result.fresh else result.fresh.tag
             change_pipeline(clone, result.pipeline, deploy.label)
-            measure_deploy(context, deploy, clone, env, docker, ["--changed-since", "HEAD~1"], previous)
+            measure_deploy(
+                services, target, deploy, clone, env, docker, ["--changed-since", "HEAD~1"], previous
+            )
             progress(
                 size, started, f"{deploy.label} deploy {deploy.wall:.1f} s, {deploy.uploaded} bytes uploaded"
             )
@@ -487,27 +306,6 @@ def measure_size(
 
 
 # --------------------------------------------------------------------------- report
-
-
-PHASE_ROWS = (
-    ("lockfile", "lockfile derived from the pins (s)"),
-    ("lockfile_resolve", "  of which the resolve, Pants's 'Generate lockfile' (s)"),
-    ("pants_start", "Pants start (the deploy's one pantsd) + package of the tool's deps pex (s)"),
-    ("tool_start", "tool start: its pex's venv, imports (s)"),
-    ("outer_start", "outer ./pants run start + tool pex, without the launcher (s)"),
-    ("plan", "plan, the tool's figure (through the deploy's pantsd) (s)"),
-    ("pull", "pull of the images being replaced, the tool's figure (s)"),
-    ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
-    ("deps_lookup", "published deps images: deps pexes packaged and hashed + pull, the tool's figure (s)"),
-    ("images", "images step, the tool's figure (s)"),
-    ("pex", "  pex builds (s)"),
-    ("base_build", "  base image docker build (s)"),
-    ("pipeline_build", "  pipeline image docker build(s) (s)"),
-    ("push", "  push, first to last byte at the registry (s)"),
-    ("images_other", "  rest of the images step's Pants run (s)"),
-    ("registration", "registration (s)"),
-    ("other", "rest: validation, pools, summary, daemon stop (s)"),
-)
 
 
 def _seconds(value: float | None) -> str:
@@ -555,7 +353,7 @@ def table(results: Sequence[SizeResult]) -> Table:
         "  its copy, before the bootstrap, not in the deploy (s)",
         [_seconds(r.local_store_copy) if d is r.fresh else "-" for r, d in deploys],
     )
-    for key, label in PHASE_ROWS:
+    for key, label in deploy_phases.PHASE_ROWS:
         row(label, [_seconds(d.phases.get(key)) for _, d in deploys])
     row("bytes uploaded to the registry", [f"{d.uploaded} ({decimal(d.uploaded)})" for _, d in deploys])
     row(
@@ -621,22 +419,6 @@ def worst(all_ratios: Sequence[Ratios]) -> Ratios:
 # --------------------------------------------------------------------------- main
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def os_image_tag() -> str:
-    result = subprocess.run(
-        ["bash", str(REPO_ROOT / "build-support/docker/os-image.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 or not result.stdout.strip():
-        raise SystemExit(f"no OS image to build on: {result.stderr.strip()} (docs/imagem-base.md)")
-    return result.stdout.strip().splitlines()[-1]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="3,200", help="generated pipelines per copy, comma-separated")
@@ -650,9 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if workdir == REPO_ROOT or REPO_ROOT in workdir.parents:
         parser.error("--workdir must be outside the working tree")
     sizes = [int(size) for size in args.sizes.split(",") if size]
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _interrupt)  # so that every service is stopped on the way out
-    os_image = os_image_tag()
+    runner_services.stop_on_signals()
+    os_image = runner_services.os_image_tag()
     started = time.monotonic()
     results: list[SizeResult] = []
     try:

@@ -113,6 +113,8 @@ def copy_relocated(source: Path, dest: Path) -> None:
     ``dest``'s in symlink targets and small text files (venv scripts' shebangs, interpreter records)."""
     old, new = str(source), str(dest)
     old_bytes, new_bytes = old.encode(), new.encode()
+    # Hard links stay hard links (pex's venvs link the installed wheels' files): copied once, linked after.
+    copied: dict[tuple[int, int], Path] = {}
     for directory, dirs, files in os.walk(source):
         target_dir = dest / Path(directory).relative_to(source)
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +128,14 @@ def copy_relocated(source: Path, dest: Path) -> None:
                         link = new + link[len(old) :]
                     os.symlink(link, target)
                 elif name in files:
+                    status = path.stat()
+                    first = copied.get((status.st_dev, status.st_ino)) if status.st_nlink > 1 else None
+                    if first is not None:
+                        os.link(first, target)
+                        continue
                     _copy_file(path, target, old_bytes, new_bytes)
+                    if status.st_nlink > 1:
+                        copied[(status.st_dev, status.st_ino)] = target
             except FileNotFoundError:
                 continue  # removed while copying (another Pants run replaced it): a cache may lack it
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,28 @@ def test_the_workflows_cache_the_store_the_benchmark_restores() -> None:
     assert in_cache_home == "pants/lmdb_store"
     assert caches.local_store.relative_to(caches.root).as_posix() == in_cache_home
     assert f"~/.cache/{in_cache_home}" in cached
+
+
+def test_named_caches_keep_their_hard_links_and_are_relocated(tmp_path: Path) -> None:
+    cache_home = tmp_path / "user-cache"
+    named = cache_home / "pants" / "named_caches"
+    wheel = named / "pex_root/installed_wheels/abc/pkg/module.py"
+    wheel.parent.mkdir(parents=True)
+    wheel.write_text("VALUE = 1\n")
+    venv = named / "pex_root/venvs/s/1/lib/pkg/module.py"
+    venv.parent.mkdir(parents=True)
+    os.link(wheel, venv)
+    script = named / "pex_root/venvs/s/1/bin/tool"
+    script.parent.mkdir(parents=True)
+    script.write_text(f"#!{named}/pex_root/venvs/s/1/bin/python\n")
+    caches = restored_caches.RestoredCaches(tmp_path / "runner")
+
+    restored_caches.restore_named_caches(caches, {"XDG_CACHE_HOME": str(cache_home)})
+
+    copied_wheel = caches.named_caches / "pex_root/installed_wheels/abc/pkg/module.py"
+    copied_venv = caches.named_caches / "pex_root/venvs/s/1/lib/pkg/module.py"
+    assert copied_wheel.read_text() == "VALUE = 1\n"
+    assert copied_venv.stat().st_ino == copied_wheel.stat().st_ino  # one file, two names, as in the source
+    assert copied_wheel.stat().st_ino != wheel.stat().st_ino  # a copy, not the user's file
+    relocated = (caches.named_caches / "pex_root/venvs/s/1/bin/tool").read_text()
+    assert relocated == f"#!{caches.named_caches}/pex_root/venvs/s/1/bin/python\n"
