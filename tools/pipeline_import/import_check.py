@@ -8,10 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
-from packaging.utils import canonicalize_name
-
 from pipeline_import.imported import Imported
-from pipeline_import.module_names import MODULE_DISTRIBUTIONS
+from pipeline_import.module_names import distributions_of
 from pipeline_import.requirements import HELPER_LIBRARIES, Requirements
 from pipelines.common.naming import PipelineName
 
@@ -43,7 +41,7 @@ def check_imports(
             for module in _imported_modules(node):
                 reason = _unowned(root, target, pipeline, module, provided)
                 if reason == NO_REQUIREMENT and requirements.bring(
-                    candidates(module), imported, f"{relative}:{node.lineno}"
+                    distributions_of(module), imported, f"{relative}:{node.lineno}"
                 ):
                     provided = requirements.names()
                     continue
@@ -85,19 +83,9 @@ def _unowned(root: Path, target: Path, pipeline: PipelineName, module: str, prov
                 else "no such module in pipelines/common"
             )
         return "another pipeline: pipelines import only their own files and pipelines/common"
-    if candidates(module) & provided:
+    if distributions_of(module) & provided:
         return None
     return NO_REQUIREMENT
-
-
-def candidates(module: str) -> set[str]:
-    """The distributions that may provide ``module``."""
-    top = module.split(".")[0]
-    found: set[str] = {canonicalize_name(top)}
-    for name, distribution in MODULE_DISTRIBUTIONS.items():
-        if module == name or module.startswith(f"{name}.") or top == name:
-            found.add(distribution)
-    return found
 
 
 def _module_exists(base: Path, parts: Sequence[str]) -> bool:

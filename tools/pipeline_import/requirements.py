@@ -45,6 +45,9 @@ LIBRARY_DEPENDENCIES: Final = (
     "pytz>=2025.2",
     "requests>=2.32.4",
 )
+# Packages on the index that only install another one: two requirements would then provide one module, and
+# Pants could not tell which to depend on.
+DISTRIBUTION_ALIASES: Final = {"bs4": "beautifulsoup4", "sklearn": "scikit-learn"}
 TRANSITIVE_DEPENDENCIES: Final = {
     "numpy": "pandas",
     "python-dateutil": "pandas",
@@ -56,6 +59,8 @@ TRANSITIVE_DEPENDENCIES: Final = {
     "google-cloud-bigquery": "basedosdados",
     "google-cloud-storage": "basedosdados",
     "dbt-core": "dbt-bigquery",
+    "google-cloud-core": "google-cloud-storage",
+    "langchain-core": "langchain",
 }
 
 
@@ -137,9 +142,21 @@ class Requirements:
                 imported.changed(where, f"imported here; brought from {origin}")
                 self.consider(requirement, imported, where)
                 return True
+        for name in sorted(distributions):
+            via = TRANSITIVE_DEPENDENCIES.get(name)
+            if via is not None and via in self.names():
+                imported.changed(where, f"imported here; {name} (a dependency of {via}) made a requirement")
+                self.consider(Requirement(name), imported, where)
+                return True
         return False
 
     def consider(self, requirement: Requirement, imported: Imported, where: str) -> None:
+        real = DISTRIBUTION_ALIASES.get(canonicalize_name(requirement.name))
+        if real is not None:
+            imported.changed(
+                where, f"{requirement}: a package that only installs {real}; {real} required instead"
+            )
+            requirement = Requirement(real)
         name = canonicalize_name(requirement.name)
         pinned = self.pinned.get(name)
         fits = pinned is None or _satisfies(requirement, pinned)

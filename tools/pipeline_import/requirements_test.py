@@ -9,6 +9,8 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from pipeline_import.imported import Imported
+from pipeline_import.module_names import distributions_of
 from pipeline_import.requirements import Requirements
 
 BUILD = """\
@@ -51,6 +53,8 @@ def test_added_requirements_are_listed_with_the_modules_they_provide(tmp_path: P
         Requirement("discord.py>=2.5"),
         Requirement("dbt-core>=1.8"),
         Requirement("lxml>=5"),
+        Requirement("opencv-python-headless>=4.10"),
+        Requirement("google-cloud-core>=2"),
     ]
     requirements.write()
     assert evaluated(here / "BUILD") == {
@@ -59,11 +63,43 @@ def test_added_requirements_are_listed_with_the_modules_they_provide(tmp_path: P
         "discord-py": {"discord-py": ["discord"]},
         "dbt-core": {"dbt-core": ["dbt"]},
         "lxml": {},
+        "opencv-python-headless": {"opencv-python-headless": ["cv2"]},
+        "google-cloud-core": {"google-cloud-core": ["google.cloud.exceptions"]},
     }
     assert (
         (here / "requirements.txt")
         .read_text()
         .endswith(
             "# Imported pipelines (tools/import_pipeline.py)\ndiscord.py>=2.5\ndbt-core>=1.8\nlxml>=5\n"
+            "opencv-python-headless>=4.10\ngoogle-cloud-core>=2\n"
         )
     )
+
+
+def test_a_module_of_a_dependency_of_an_added_requirement_becomes_a_requirement(tmp_path: Path) -> None:
+    here = tmp_path / "3rdparty" / "python"
+    here.mkdir(parents=True)
+    (here / "requirements.txt").write_text("prefect>=3\n")
+    requirements = Requirements.read(tmp_path)
+    requirements.added = [Requirement("langchain>=0.3"), Requirement("opencv-python-headless>=4.10")]
+    imported = Imported(source=tmp_path, name="rj_x__y", kind="code")
+
+    assert distributions_of("cv2") & requirements.names()
+    assert requirements.bring(distributions_of("langchain_core.messages"), imported, "rj_x__y/history.py:9")
+    assert "langchain-core" in requirements.names()
+    assert not requirements.bring(distributions_of("pandas_read_xml"), imported, "rj_x__y/tasks.py:10")
+    assert {(note.where, note.todo) for note in imported.notes} == {("rj_x__y/history.py:9", False)}
+
+
+def test_a_package_that_only_installs_another_is_replaced_by_it(tmp_path: Path) -> None:
+    here = tmp_path / "3rdparty" / "python"
+    here.mkdir(parents=True)
+    (here / "requirements.txt").write_text("prefect>=3\n")
+    requirements = Requirements.read(tmp_path)
+    imported = Imported(source=tmp_path, name="rj_x__y", kind="code")
+
+    requirements.consider(Requirement("beautifulsoup4>=4.12"), imported, "rj_x__y/pyproject.toml:8")
+    requirements.consider(Requirement("bs4==0.0.2"), imported, "rj_x__y/pyproject.toml:9")
+
+    assert [str(item) for item in requirements.added] == ["beautifulsoup4>=4.12"]
+    assert not any(note.todo for note in imported.notes)
