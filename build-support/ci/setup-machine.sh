@@ -4,7 +4,7 @@
 #
 #   sudo bash build-support/ci/setup-machine.sh [PART...]
 #
-# PARTs (default: all): packages docker os-image offline-os-image registry postgres mariadb gcs.
+# PARTs (default: all): packages docker os-image offline-os-image registry postgres mariadb gcs buildgrid.
 #   packages  Debian packages of the other parts and shellcheck (`./pants lint`), installed when missing
 #   docker    a Docker engine (start-dockerd.sh)
 #   os-image  the OS image the root Dockerfile builds on: the default one when Docker Hub answers, else the
@@ -15,6 +15,8 @@
 #   postgres  PostgreSQL on 127.0.0.1 (start-postgres.sh) -> PIPELINES_TEST_POSTGRES_URL
 #   mariadb   MariaDB on 127.0.0.1 (start-mariadb.sh)     -> PIPELINES_TEST_MARIADB_URL
 #   gcs       a GCS API server on 127.0.0.1 (start-gcs.sh, when the repository has it)
+#   buildgrid BuildGrid, a REAPI server, in its own venv under the invoking user's cache dir (not started: the
+#             remote cache's test starts its own; start-buildgrid.sh)  -> PIPELINES_TEST_BUILDGRID
 #
 # The variables go to $GITHUB_ENV when it is set (a workflow step), else to stdout as `export NAME=value`
 # lines, the only output there (progress goes to stderr):   exports="$(bash setup-machine.sh)"; eval "${exports}"
@@ -30,7 +32,7 @@ fail() {
   exit 1
 }
 
-all_parts=(packages docker os-image offline-os-image registry postgres mariadb gcs)
+all_parts=(packages docker os-image offline-os-image registry postgres mariadb gcs buildgrid)
 parts=("$@")
 ((${#parts[@]})) || parts=("${all_parts[@]}")
 for part in "${parts[@]}"; do
@@ -64,6 +66,7 @@ export_var() {
     if wants registry; then command -v docker-registry >/dev/null || missing+=(docker-registry); fi
     if wants postgres; then command -v pg_ctlcluster >/dev/null || missing+=(postgresql); fi
     if wants mariadb; then command -v mariadbd >/dev/null || missing+=(mariadb-server); fi
+    if wants buildgrid; then python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv); fi
     if ((${#missing[@]})); then
       log "installing ${missing[*]}."
       apt-get update -qq
@@ -104,4 +107,12 @@ if wants gcs && [[ -f "${here}/start-gcs.sh" ]]; then
   gcs_line="$(bash "${here}/start-gcs.sh" | tail -n 1)" || fail "the GCS server did not start (why above)."
   [[ "${gcs_line}" == *=* ]] || fail "start-gcs.sh printed '${gcs_line}', not NAME=value."
   export_var "${gcs_line%%=*}" "${gcs_line#*=}"
+fi
+if wants buildgrid; then
+  # Under sudo, as the user who called it: the venv goes to that user's cache dir, where the tests can run it.
+  as_caller=()
+  if [[ -n "${SUDO_USER:-}" && "${SUDO_USER}" != root ]]; then as_caller=(sudo -u "${SUDO_USER}" -H); fi
+  bgd_line="$("${as_caller[@]}" bash "${here}/start-buildgrid.sh" --install-only | tail -n 1)" ||
+    fail "BuildGrid was not installed (why above)."
+  export_var "${bgd_line%%=*}" "${bgd_line#*=}"
 fi

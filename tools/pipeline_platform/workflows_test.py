@@ -247,3 +247,88 @@ def test_pr_checks_get_every_service_the_tests_need() -> None:
     # No part named: all of them (PostgreSQL, MariaDB, registry, both OS images), as in .ci/run.
     assert setup.rstrip().endswith(SETUP_MACHINE), setup
     assert "GITHUB_ENV" in setup
+
+
+REMOTE_CACHE_INPUTS = {
+    "remote-cache-address": "${{ vars.PANTS_REMOTE_CACHE_ADDRESS }}",
+    "remote-cache-instance": "${{ vars.PANTS_REMOTE_CACHE_INSTANCE }}",
+    "remote-cache-token": "${{ secrets.PANTS_REMOTE_CACHE_TOKEN }}",
+    "remote-cache-basic-auth": "${{ secrets.PANTS_REMOTE_CACHE_BASIC_AUTH }}",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("pr-checks.yaml", "false"),
+        ("main-checks.yaml", "true"),
+        ("deploy-prefect-flows-staging.yaml", "true"),
+        ("deploy-prefect-flows-prod.yaml", "true"),
+    ],
+)
+def test_the_remote_cache_is_read_by_every_build_and_written_by_masters_only(name: str, write: str) -> None:
+    setup = next(step for step in steps(load(name)) if step.get("uses") == "./.github/actions/pants-setup")
+    assert setup["with"] == {**REMOTE_CACHE_INPUTS, "remote-cache-write": write}
+
+
+def run_the_remote_cache_step(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str]:
+    """The pants-setup step that switches the remote cache on, run as the runner runs it."""
+    step = next(step for step in pants_setup_steps() if "remote-cache-env.sh" in step.get("run", ""))
+    assert step["if"] == "${{ inputs.remote-cache-address != '' }}"
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "GITHUB_ENV": str(tmp_path / "env")}
+    for variable, expression in step["env"].items():
+        env[variable] = inputs.get(expression.removeprefix("${{ inputs.").removesuffix(" }}"), "")
+    return subprocess.run(
+        ["bash", "-c", step["run"]], cwd=GITHUB.parent, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_remote_cache_step_hands_pants_the_server_and_the_token_in_a_file(tmp_path: Path) -> None:
+    result = run_the_remote_cache_step(
+        tmp_path,
+        **{
+            "remote-cache-address": "grpcs://cache.example:443",
+            "remote-cache-token": "t0k",
+            "remote-cache-write": "false",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    variables = dict(line.split("=", 1) for line in (tmp_path / "env").read_text().splitlines())
+    token_file = Path(variables.pop("PANTS_REMOTE_OAUTH_BEARER_TOKEN_PATH"))
+    assert token_file.read_text() == "t0k"
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert variables == {
+        "PANTS_REMOTE_CACHE_READ": "true",
+        "PANTS_REMOTE_CACHE_WRITE": "false",
+        "PANTS_REMOTE_STORE_ADDRESS": "grpcs://cache.example:443",
+        "PANTS_REMOTE_INSTANCE_NAME": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"remote-cache-address": "https://cache.example"}, "set it to grpc://host:port"),
+        ({"remote-cache-address": "grpc://cache:9092", "remote-cache-write": "yes"}, "must be true or false"),
+        (
+            {
+                "remote-cache-address": "grpc://cache:9092",
+                "remote-cache-token": "t",
+                "remote-cache-basic-auth": "u:p",
+            },
+            "keep the one the server checks",
+        ),
+        (
+            {"remote-cache-address": "grpc://cache:9092", "remote-cache-basic-auth": "no-colon"},
+            "user:password",
+        ),
+    ],
+)
+def test_the_remote_cache_step_refuses_bad_settings_by_name(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
+    result = run_the_remote_cache_step(tmp_path, **{"remote-cache-write": "true", **inputs})
+
+    assert result.returncode == 2
+    assert message in result.stderr
