@@ -2,15 +2,14 @@
 #
 # OS image, chosen with the build arg OS_IMAGE:
 #   * default, production/CI with registry access: the official
-#     python:3.11-slim-bookworm (CPython 3.11 on Debian 12 "bookworm").
+#     python:3.13-slim-trixie (CPython 3.13 on Debian 13 "trixie"), the city's interpreter.
 #   * offline machines (no Docker Hub): a local tag built from Debian packages by
 #     build-support/docker/build-offline-os-image.sh (default tag
-#     rio-pipelines/os:bookworm-python3.11, Debian's python3 3.11 on bookworm),
+#     rio-pipelines/os:trixie-python3.13, Debian's python3 3.13 on trixie),
 #     passed as --build-arg OS_IMAGE=<tag>.
-# Both put `python3` (3.11) on the PATH; nothing below depends on which one is used.
-# Give OS_IMAGE an explicit tag (Pants parses it). Debian's python3 reports 3.11.2,
-# so the PEX must be resolved for that interpreter too (markers such as
-# python_full_version < "3.11.3" pull extra dependencies there).
+# Both put `python3` (3.13) on the PATH; nothing below depends on which one is used.
+# Give OS_IMAGE an explicit tag (Pants parses it). The PEX is resolved for CPython 3.13
+# (pants.toml interpreter_constraints), whatever its patch release in the image.
 #
 # Python packages are NOT pip-installed here (containers cannot reach PyPI):
 # the build context must contain `base-deps.pex`, a packed-layout venv PEX built
@@ -21,7 +20,7 @@
 # Reproducible: every layer is made in the `layers` stage by build-support/docker/image_layers.py (file
 # times 0, owners and modes fixed, hash-based .pyc) and copied with `COPY --from=layers <dir>/ /`, so the
 # same pins give the same layer digests on any engine: a rebuilt base is pushed and stored once.
-ARG OS_IMAGE=python:3.11-slim-bookworm
+ARG OS_IMAGE=python:3.13-slim-trixie
 
 # --- Stage 1: the layers (the PEX and this stage stay out of the image).
 FROM $OS_IMAGE AS layers
@@ -33,7 +32,7 @@ RUN python3 /tmp/image_layers.py base /tmp/base-deps.pex /layers
 FROM $OS_IMAGE
 
 LABEL org.opencontainers.image.title="rio-pipelines base" \
-      org.opencontainers.image.description="CPython 3.11 on Debian bookworm, Prefect 3 and database drivers (PostgreSQL, MySQL/MariaDB, SQL Server, Oracle thin)"
+      org.opencontainers.image.description="CPython 3.13 on Debian trixie, Prefect 3 and database drivers (PostgreSQL, MySQL/MariaDB, SQL Server, Oracle thin)"
 
 # Non-root runtime user `prefect` (uid/gid 1000; numeric in USER so that Kubernetes' runAsNonRoot can verify
 # it) with /opt/prefect as its writable working directory and its home holding PREFECT_HOME (~/.prefect).

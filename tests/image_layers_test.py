@@ -92,7 +92,7 @@ def test_two_engines_build_the_same_layers_and_the_image_holds_the_base_venv_onc
         "sh",
         f"{IMAGE}:repro",
         "-c",
-        "ls -d /opt/venv/lib/python3.11/site-packages/prefect-*.dist-info; ls /opt",
+        "ls -d /opt/venv/lib/python3.13/site-packages/prefect-*.dist-info; ls /opt",
     )
     assert listing.count("prefect-") == 1
     assert "pipeline-venv" not in listing

@@ -23,7 +23,7 @@ from repo_testing.deploy_support import free_port, run_script
 from repo_testing.workspace import REPO_ROOT, copy_repo, pants
 
 SCRIPT = REPO_ROOT / "build-support" / "docker" / "os-image.sh"
-OFFLINE_TAG = "rio-pipelines/os:bookworm-python3.11"
+OFFLINE_TAG = "rio-pipelines/os:trixie-python3.13"
 IMAGE_TAG = "os-image-test"
 
 
@@ -37,7 +37,7 @@ def engine() -> None:
 
 
 def unpullable() -> str:
-    return f"127.0.0.1:{free_port()}/rio-test/python:3.11-slim-bookworm"
+    return f"127.0.0.1:{free_port()}/rio-test/python:3.13-slim-trixie"
 
 
 def environment(**overrides: str) -> dict[str, str]:
@@ -51,8 +51,8 @@ def resolve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_an_explicit_os_image_is_kept(engine: None) -> None:
-    result = resolve(environment(OS_IMAGE="registry.example.test/python:3.11"))
-    assert (result.returncode, result.stdout) == (0, "registry.example.test/python:3.11\n")
+    result = resolve(environment(OS_IMAGE="registry.example.test/python:3.13"))
+    assert (result.returncode, result.stdout) == (0, "registry.example.test/python:3.13\n")
 
 
 def test_the_default_is_used_when_the_engine_has_it(engine: None) -> None:

@@ -2,7 +2,9 @@
 
     python3 tools/refresh_pins.py
 
-Resolves requirements.txt with pip (dry run, CPython 3.11 on this OS) and writes:
+Resolves requirements.txt with the pip of the pipelines' interpreter (dry run, CPython 3.13 on this OS, found
+at run time: $PIPELINES_PYTHON, python3.13 on the PATH, then pyenv's installs; this script itself runs on any
+python3 with `packaging`) and writes:
 - constraints.txt: every distribution of the resolve, pinned (no download URLs);
 - pins/<requirement>.txt: one file per direct requirement, holding the requirement pinned plus, as comments,
   the pins of its whole dependency closure. Pants owns each file with its own `python_requirements`
@@ -12,9 +14,11 @@ The lockfile Pants uses is derived from these files at run time by ./pants and i
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,17 +45,46 @@ def read_direct_requirements() -> list[Requirement]:
     return [Requirement(line) for line in lines if line]
 
 
+PROJECT_PYTHON = (3, 13)
+
+
+def _pyenv_pythons() -> list[str]:
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    if shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+        root = found.stdout.strip() or root
+    wanted = "%d.%d" % PROJECT_PYTHON
+    return sorted(glob.glob(f"{root}/versions/{wanted}*/bin/python{wanted}"), reverse=True)
+
+
+def project_python() -> str:
+    """An executable of the pipelines' interpreter that has pip."""
+    wanted = "%d.%d" % PROJECT_PYTHON
+    candidates = [os.environ.get("PIPELINES_PYTHON", ""), f"python{wanted}", *_pyenv_pythons()]
+    if sys.version_info[:2] == PROJECT_PYTHON:
+        candidates.insert(1, sys.executable)
+    probe = f"import sys, pip; sys.exit(sys.version_info[:2] != {PROJECT_PYTHON!r})"
+    for candidate in filter(None, candidates):
+        try:
+            if subprocess.run([candidate, "-c", probe], capture_output=True, check=False).returncode == 0:
+                return candidate
+        except OSError:
+            continue
+    sys.exit(
+        f"{Path(__file__).name}: the pins are resolved for CPython {wanted} (the pipelines' interpreter) and "
+        f"none with pip was found (tried $PIPELINES_PYTHON, python{wanted} on the PATH, pyenv's installs). "
+        f"Install it (e.g. 'pyenv install {wanted}') or set PIPELINES_PYTHON to its executable, then rerun."
+    )
+
+
 def resolve(requirements_file: Path) -> dict[str, Any]:
-    if sys.version_info[:2] != (3, 11):
-        sys.exit(
-            f"{Path(__file__).name}: run me with CPython 3.11 (the project's interpreter), not {sys.version}."
-        )
+    python = project_python()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         # The machine-wide pip config may cap versions with a global constraint file; ignore it.
         env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
         cmd = [
-            sys.executable,
+            python,
             "-m",
             "pip",
             "install",

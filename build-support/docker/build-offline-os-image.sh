@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Build a local OS image equivalent to `python:3.11-slim-bookworm` from Debian
+# Build a local OS image equivalent to `python:3.13-slim-trixie` from Debian
 # packages only, for machines that cannot pull from Docker Hub.
 #
 #   build-support/docker/build-offline-os-image.sh [TAG]
 #
-# TAG defaults to $OS_IMAGE, then to rio-pipelines/os:bookworm-python3.11.
+# TAG defaults to $OS_IMAGE, then to rio-pipelines/os:trixie-python3.13.
 # Pass the same tag to the root Dockerfile as `--build-arg OS_IMAGE=<TAG>`. The tag is the only line
 # printed on stdout (progress goes to stderr):  export OS_IMAGE="$(build-offline-os-image.sh)"
 #
 # The Debian mirror is read at run time from this machine's apt sources
 # (/etc/apt/sources.list.d/*.sources `URIs:` or /etc/apt/sources.list `deb`
-# lines); DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR override it.
+# lines): the one serving trixie, else the one serving the machine's own Debian release (a Debian mirror
+# serves every suite); DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR override it.
 #
 # Other environment variables:
 #   OS_IMAGE_REBUILD=1   rebuild even if the tag already exists
-#   OS_IMAGE_UPGRADE=0   skip applying bookworm-updates/-security at build time
+#   OS_IMAGE_UPGRADE=0   skip applying trixie-updates/-security at build time
 #
 # Needs root (debootstrap, chroot), `debootstrap` and a running Docker engine
 # (see start-dockerd.sh).
 set -euo pipefail
 
-readonly SUITE=bookworm
-readonly DEFAULT_TAG=rio-pipelines/os:bookworm-python3.11
-# What python:3.11-slim-bookworm has on top of Debian minbase: Python 3.11 (with
+readonly SUITE=trixie
+readonly DEFAULT_TAG=rio-pipelines/os:trixie-python3.13
+# What python:3.13-slim-trixie has on top of Debian minbase: Python 3.13 (with
 # venv, and `python` as an alias of python3), CA certificates, tzdata, netbase.
 readonly PACKAGES=python3,python3-venv,python-is-python3,ca-certificates,tzdata,netbase
 
@@ -47,7 +48,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
  filesystem of the offline OS image with debootstrap, from the Debian mirror configured\
  in this machine's apt sources. Install it (as root: apt-get install debootstrap) and\
  run the script again, or, on a machine that can reach Docker Hub, skip this script and\
- build the root Dockerfile with its default OS_IMAGE (python:3.11-slim-bookworm)."
+ build the root Dockerfile with its default OS_IMAGE (python:3.13-slim-trixie)."
 fi
 if [[ "$(id -u)" != 0 ]]; then
   die "debootstrap needs root (it creates device nodes and runs chroot); run this script as root."
@@ -84,10 +85,22 @@ find_mirror() {
   shopt -u nullglob
 }
 
-mirror="${DEBIAN_MIRROR:-$(find_mirror "$SUITE" | head -n 1)}"
-security_mirror="${DEBIAN_SECURITY_MIRROR:-$(find_mirror "${SUITE}-security" | head -n 1)}"
+# The machine's own release (e.g. bookworm): its mirrors serve ${SUITE} too.
+host_suite="$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)"
+# Print the first mirror serving one of the suites given, in order (nothing when none does).
+first_mirror() {
+  local suite found
+  for suite in "$@"; do
+    [[ -n "$suite" && "$suite" != "-security" ]] || continue
+    found="$(find_mirror "$suite" | sed -n 1p)"
+    [[ -n "$found" ]] && { echo "$found"; return 0; }
+  done
+  return 0
+}
+mirror="${DEBIAN_MIRROR:-$(first_mirror "$SUITE" "$host_suite")}"
+security_mirror="${DEBIAN_SECURITY_MIRROR:-$(first_mirror "${SUITE}-security" "${host_suite}-security")}"
 if [[ -z "$mirror" ]]; then
-  die "found no apt source serving Debian '${SUITE}' in /etc/apt/sources.list or\
+  die "found no apt source serving Debian '${SUITE}'${host_suite:+ or '${host_suite}'} in /etc/apt/sources.list or\
  /etc/apt/sources.list.d/. Set DEBIAN_MIRROR to a Debian mirror URL and run again."
 fi
 log "Debian mirror: $mirror"
@@ -124,7 +137,7 @@ if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$mi
 fi
 
 # Apt sources of the image: the same mirrors, as a deb822 file, like the
-# official Debian images (bookworm, bookworm-updates, bookworm-security).
+# official Debian images (trixie, trixie-updates, trixie-security).
 rm -f "$rootfs/etc/apt/sources.list"
 {
   printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' "$mirror" "$SUITE" "$SUITE"

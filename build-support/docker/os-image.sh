@@ -4,7 +4,7 @@
 #   OS_IMAGE="$(bash build-support/docker/os-image.sh)"
 #
 # 1. $OS_IMAGE when set (the caller chose).
-# 2. The Dockerfile's default (`ARG OS_IMAGE=...`, python:3.11-slim-bookworm) when the engine has it or can
+# 2. The Dockerfile's default (`ARG OS_IMAGE=...`, python:3.13-slim-trixie) when the engine has it or can
 #    pull it: production and any machine with registry access build exactly as before.
 # 3. Otherwise the offline OS image made from Debian's packages (build-offline-os-image.sh), reused when the
 #    engine already has it, built once (about a minute) when it does not.
@@ -17,7 +17,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dockerfile="${here}/../../Dockerfile"
-offline_tag="${OFFLINE_OS_IMAGE:-rio-pipelines/os:bookworm-python3.11}"
+offline_tag="${OFFLINE_OS_IMAGE:-rio-pipelines/os:trixie-python3.13}"
 
 log() { echo "os-image: $*" >&2; }
 
@@ -53,7 +53,7 @@ why="cannot pull ${default_image} ($(tail -n 1 <<<"${pull_error:-timed out}"))"
 if ! command -v debootstrap >/dev/null 2>&1 || [[ "$(id -u)" != 0 ]]; then
   log "${why}, and the offline OS image ${offline_tag} is not on this engine and cannot be built here: that" \
     "needs root and debootstrap. Fix: run 'bash build-support/docker/build-offline-os-image.sh' once as root" \
-    "(apt-get install debootstrap first), or export OS_IMAGE=<a reachable Python 3.11 bookworm image>." \
+    "(apt-get install debootstrap first), or export OS_IMAGE=<a reachable Python 3.13 trixie image>." \
     "Nothing was built."
   exit 1
 fi
