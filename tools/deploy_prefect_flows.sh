@@ -55,12 +55,25 @@ cd "${REPO}"
   exit 1
 }
 
+# The pex's shebang names python3.13 (pants.toml's interpreter constraints); where the PATH has none that runs
+# (pyenv installs not activated), the pex runs with the one Pants found the same way ([python-bootstrap]).
+python=""
+for candidate in python3.13 "$(pyenv root 2>/dev/null || echo "${HOME}/.pyenv")"/versions/3.13*/bin/python3.13; do
+  if "${candidate}" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+    python="${candidate}"
+    break
+  fi
+done
+[[ -n "${python}" ]] || {
+  log "no CPython 3.13 (python3.13 on the PATH or a pyenv install) to run ${PEX#"${REPO}/"} with"
+  exit 1
+}
+
 status=0
-# PEX_ROOT: Pants's own pex cache (restored in CI), whose installed wheels the pex's venv is built from; the
-# pex's shebang and interpreter constraints (pants.toml) pick the interpreter on PATH.
+# PEX_ROOT: Pants's own pex cache (restored in CI), whose installed wheels the pex's venv is built from.
 PIPELINES_PANTSD_DIR="${DAEMON_DIR}" \
   PIPELINES_REPO_ROOT="${REPO}" \
   PEX_ROOT="${PEX_ROOT:-${XDG_CACHE_HOME:-${HOME}/.cache}/pants/named_caches/pex_root}" \
   PEX_EXTRA_SYS_PATH="${REPO}:${REPO}/tools" \
-  "${PEX}/__main__.py" "$@" || status=$?
+  "${python}" "${PEX}/__main__.py" "$@" || status=$?
 exit "${status}"
