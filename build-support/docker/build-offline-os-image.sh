@@ -86,7 +86,9 @@ find_mirror() {
 }
 
 # The machine's own release (e.g. bookworm): its mirrors serve ${SUITE} too.
-host_suite="$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)"
+host_suite="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null || true)"
+also=""
+[[ -z "$host_suite" ]] || also=" or '${host_suite}'"
 # Print the first mirror serving one of the suites given, in order (nothing when none does).
 first_mirror() {
   local suite found
@@ -100,7 +102,7 @@ first_mirror() {
 mirror="${DEBIAN_MIRROR:-$(first_mirror "$SUITE" "$host_suite")}"
 security_mirror="${DEBIAN_SECURITY_MIRROR:-$(first_mirror "${SUITE}-security" "${host_suite}-security")}"
 if [[ -z "$mirror" ]]; then
-  die "found no apt source serving Debian '${SUITE}'${host_suite:+ or '${host_suite}'} in /etc/apt/sources.list or\
+  die "found no apt source serving Debian '${SUITE}'${also} in /etc/apt/sources.list or\
  /etc/apt/sources.list.d/. Set DEBIAN_MIRROR to a Debian mirror URL and run again."
 fi
 log "Debian mirror: $mirror"
