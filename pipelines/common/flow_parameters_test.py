@@ -36,8 +36,8 @@ def test_typeddict_parameter_is_in_the_flows_schema() -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_typeddict_parameter_is_validated_and_passed_to_the_flow() -> None:
-    table = {"dataset_id": "brt_gps", "table_id": "registros", "partitions": ["ano", "mes"]}
-    assert describe_table(table=table) == "brt_gps.registros/ano/mes:append"  # type: ignore[arg-type]
+    table: Table = {"dataset_id": "brt_gps", "table_id": "registros", "partitions": ["ano", "mes"]}
+    assert describe_table(table=table) == "brt_gps.registros/ano/mes:append"
 
     with pytest.raises(ParameterTypeError, match="table_id"):
-        describe_table(table={"dataset_id": "brt_gps"})  # type: ignore[typeddict-item]
+        describe_table(table={"dataset_id": "brt_gps"})  # type: ignore[call-overload]
