@@ -92,10 +92,10 @@ def resolve(requirements_file: Path) -> dict[str, Any]:
             "--ignore-installed",
             "--quiet",
             "--only-binary=:all:",
-            # The lockfile is derived for every CPython 3.11 (Pants's interpreter constraints): a distribution
-            # whose Requires-Python wants a later 3.11 patch release would make it fail.
+            # The lockfile is derived for every patch release of the pipelines' CPython (Pants's interpreter
+            # constraints): a distribution whose Requires-Python wants a later patch release would make it fail.
             "--python-version",
-            "3.11.0",
+            "%d.%d.0" % PROJECT_PYTHON,
             "--target",
             str(Path(tmp) / "target"),  # required by --python-version; a dry run writes nothing there
             "--report",
