@@ -21,19 +21,20 @@ PRIVATE_KEY = (
     "-----BEGIN " + "PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END " + "PRIVATE KEY-----\n"
 )
 GOOD = "pipelines/rj_smtr__gps_brt"
-TYPED_DICT_FLOW = '''"""A flow with a typing.TypedDict parameter (pydantic refuses it on Python < 3.12)."""
+RAISING_FLOW = '''"""A flow whose module exits while Prefect reads its signature (it runs class bodies)."""
 
-from typing import TypedDict
+import sys
 
 from prefect import flow
 
 
-class Buckets(TypedDict):
-    prod: str
+class Buckets:
+    if True:
+        sys.exit(3)
 
 
-@flow(name="rj_smtr__typed_dict")
-def rj_smtr__typed_dict(buckets: Buckets | None = None) -> None:
+@flow(name="rj_smtr__classe_quebrada")
+def rj_smtr__classe_quebrada(buckets: Buckets | None = None) -> None:
     """Does nothing."""
 '''
 
@@ -54,19 +55,19 @@ def lint_output(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Complete
     deployments = repo / "pipelines/rj_cor__alertario_precipitacao/prefect.yaml"
     deployments.write_text(deployments.read_text().replace("job_variables:", "job_variable:", 1))
     # A pipeline that cannot be read at all, and one whose flow crashed the old checker (and the whole run).
-    unreadable, crashing = repo / "pipelines/rj_smtr__ilegivel", repo / "pipelines/rj_smtr__typed_dict"
+    unreadable, crashing = repo / "pipelines/rj_smtr__ilegivel", repo / "pipelines/rj_smtr__classe_quebrada"
     for directory in (unreadable, crashing):
         directory.mkdir()
         (directory / "BUILD").write_text("# No targets: the linters read the files themselves.\n")
         shutil.copy(repo / GOOD / "Dockerfile", directory / "Dockerfile")
     (unreadable / "flow.py").write_text('"""Flow."""\n')
     (unreadable / "prefect.yaml").write_bytes(b"\x00\xff\xfe not text")
-    (crashing / "flow.py").write_text(TYPED_DICT_FLOW)
+    (crashing / "flow.py").write_text(RAISING_FLOW)
     (crashing / "prefect.yaml").write_text(
         (repo / GOOD / "prefect.yaml")
         .read_text()
-        .replace("rj_smtr__gps_brt", "rj_smtr__typed_dict")
-        .replace("rj-smtr--gps-brt", "rj-smtr--typed-dict")
+        .replace("rj_smtr__gps_brt", "rj_smtr__classe_quebrada")
+        .replace("rj-smtr--gps-brt", "rj-smtr--classe-quebrada")
     )
     # A service-account key committed by mistake.
     account = {"type": "service_account", "private_key": PRIVATE_KEY}
@@ -116,7 +117,9 @@ def test_unreadable_and_crashing_pipelines_are_reported_beside_the_others(
     output = lint_output.stderr
     assert "pipelines/rj_smtr__ilegivel/prefect.yaml:1: is not a text file (it holds NUL bytes)" in output
     assert re.search(
-        r"^pipelines/rj_smtr__typed_dict/flow.py:\d+: parameter 'buckets' of flow", output, re.MULTILINE
+        r"^pipelines/rj_smtr__classe_quebrada/flow.py:\d+: Prefect cannot read the parameters of flow",
+        output,
+        re.MULTILINE,
     )
     assert "Traceback" not in output
 

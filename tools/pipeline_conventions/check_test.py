@@ -199,10 +199,9 @@ def add_pipeline(repo: Path, name: str, config: Config | None = None, flow: str 
     return directory
 
 
-TYPED_DICT_FLOW = FLOW.replace(
+EXITING_FLOW = FLOW.replace(
     "from prefect import flow\n",
-    "from typing import TypedDict\n\nfrom prefect import flow\n\n\n"
-    "class Buckets(TypedDict):\n    prod: str\n",
+    "import sys\n\nfrom prefect import flow\n\n\nclass Buckets:\n    if True:\n        sys.exit(3)\n",
 ).replace("attempts: int = 3", "attempts: int = 3, buckets: Buckets | None = None")
 
 
@@ -213,7 +212,7 @@ def test_every_pipeline_is_reported_even_when_one_cannot_be_read(
     staging_with_prod_secret(config)
     write_config(repo, config)
     add_pipeline(repo, "rj_smtr__binario").joinpath("prefect.yaml").write_bytes(b"\x00\xff\xfe garbage")
-    add_pipeline(repo, "rj_smtr__typed_dict", flow=TYPED_DICT_FLOW)  # crashed the whole lint run
+    add_pipeline(repo, "rj_smtr__sai_ao_ler", flow=EXITING_FLOW)  # crashed the whole lint run
     dangling = add_pipeline(repo, "rj_smtr__link") / "prefect.yaml"
     dangling.unlink()
     dangling.symlink_to("nowhere.yaml")
@@ -225,7 +224,7 @@ def test_every_pipeline_is_reported_even_when_one_cannot_be_read(
         NAME,
         "rj_smtr__link",
         "rj_smtr__loop",
-        "rj_smtr__typed_dict",
+        "rj_smtr__sai_ao_ler",
     ]
 
     assert main(["pipelines", *(f"pipelines/{name}" for name in names)]) == 1
@@ -249,11 +248,13 @@ def test_every_pipeline_is_reported_even_when_one_cannot_be_read(
         "prefect.yaml (create it from templates/)"
     ]
     assert len(by_pipeline["rj_smtr__loop"]) == 4  # its four required files, none readable
-    assert [line.split(": ")[0] for line in by_pipeline["rj_smtr__typed_dict"]] == [
-        "pipelines/rj_smtr__typed_dict/flow.py:13"
+    assert [line.split(": ")[0] for line in by_pipeline["rj_smtr__sai_ao_ler"]] == [
+        "pipelines/rj_smtr__sai_ao_ler/flow.py:14"
     ]
-    assert "parameter 'buckets' of flow 'rj_smtr__typed_dict'" in by_pipeline["rj_smtr__typed_dict"][0]
-    assert "typing_extensions.TypedDict" in by_pipeline["rj_smtr__typed_dict"][0]
+    assert (
+        "Prefect cannot read the parameters of flow 'rj_smtr__sai_ao_ler'"
+        in by_pipeline["rj_smtr__sai_ao_ler"][0]
+    )
 
 
 def test_a_rejected_directory_name_is_reported_once_and_its_prefect_yaml_still_checked(repo: Path) -> None:
