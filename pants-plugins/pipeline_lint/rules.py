@@ -5,7 +5,7 @@
   of pipelines/BUILD (one pipeline importing another) reported as lint failures;
 - `detect-secrets`: every file the specs select, scanned for secrets not reviewed in .secrets.baseline.
 
-This code runs inside Pants (Python 3.9) and stays thin: the checks themselves are typed, tested Python 3.11
+This code runs inside Pants (Python 3.9) and stays thin: the checks themselves are typed, tested Python 3.13
 code of the repository's resolve, built into a PEX from the checker's target and run in a sandbox.
 """
 
