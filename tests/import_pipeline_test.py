@@ -223,7 +223,7 @@ def test_an_api_capture_keeps_its_code_and_brings_its_requirements(old: Path, re
     for expected in (
         "humanize>=4: added to 3rdparty/python/requirements.txt",
         "httpx>=0.27: already a requirement here",
-        "version conflict: pendulum>=99 asked, pendulum==",
+        "version conflict: orjson>=99 asked, orjson==",
         "prefect-rj-iplanrio: the old workspace's root",
         "lines beyond the usual FROM/COPY/uv sync",
         "Requisitos acrescentados sem atualizar os pins (--no-refresh)",

@@ -93,7 +93,7 @@ def resolve(requirements_file: Path) -> dict[str, Any]:
             "--quiet",
             "--only-binary=:all:",
             # The lockfile is derived for every patch release of the pipelines' CPython (Pants's interpreter
-            # constraints): a distribution whose Requires-Python wants a later patch release would make it fail.
+            # constraints): a distribution whose Requires-Python wants a later patch release would fail.
             "--python-version",
             "%d.%d.0" % PROJECT_PYTHON,
             "--target",

@@ -283,7 +283,7 @@ def api_with_extra_requirements(root: Path, name: str = "rj_cor__api_boletim") -
                     "prefect>=3.0.0",
                     "httpx>=0.27",
                     "{EXTRA_REQUIREMENT}",
-                    "pendulum>=99",
+                    "orjson>=99",
                     "prefect-rj-iplanrio",
                 ]
 

@@ -10,9 +10,11 @@ marketplace action, or a context the job reads and that was not given, fails the
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Mapping
@@ -41,6 +43,23 @@ env_args=()
 for name in "${keep[@]}"; do [[ -n "${!name+x}" ]] && env_args+=("${name}=${!name}"); done
 exec env -i "${env_args[@]}" "$@"
 """
+
+
+def find_python(version: str) -> str | None:
+    """An executable of CPython ``version`` (X.Y) on this machine: on the PATH, else a pyenv install (pyenv's
+    shims refuse to run a version that is not activated, so each candidate is run once)."""
+    on_path = shutil.which(f"python{version}") or ""
+    candidates = [] if "/shims/" in on_path else [on_path]
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates += sorted(glob.glob(f"{root}/versions/{version}*/bin/python{version}"), reverse=True)
+    probe = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))!r})"
+    for candidate in filter(None, candidates):
+        try:
+            if subprocess.run([candidate, "-c", probe], capture_output=True, check=False).returncode == 0:
+                return candidate
+        except OSError:
+            continue
+    return None
 
 
 class WorkflowError(RuntimeError):
@@ -275,4 +294,21 @@ class JobRunner:
             raise WorkflowError(f"{name}: no stand-in for the marketplace action {uses}")
         for value in (step.get("with") or {}).values():
             self.render(str(value), scope)  # every context it reads must exist
+        if uses.split("@")[0] == "actions/setup-python":
+            versions = self.render(str((step.get("with") or {}).get("python-version", "")), scope).split()
+            env["PATH"] = f"{self._machine_pythons(name, versions)}{os.pathsep}{env['PATH']}"
         result.steps.append(StepResult(f"{name} (stood in for)", 0, "", 0.0))
+
+    def _machine_pythons(self, name: str, versions: list[str]) -> Path:
+        """A directory of ``python<X.Y>`` links to this machine's interpreters of the versions asked (setup-python
+        puts them on the PATH; only the versioned names here, so the machine's own ``python3`` stays)."""
+        directory = self.work / "setup-python"
+        directory.mkdir(exist_ok=True)
+        for version in versions:
+            found = find_python(version)
+            if found is None:
+                raise WorkflowError(f"{name}: CPython {version} is not installed on this machine")
+            link = directory / f"python{version}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(found)
+        return directory

@@ -82,3 +82,34 @@ def test_a_context_not_given_or_an_unknown_action_is_refused(repo: Path) -> None
     (repo / "w.yaml").write_text(WORKFLOW.replace("actions/checkout@v4", "docker/login-action@v3"))
     with pytest.raises(WorkflowError, match="no stand-in for the marketplace action docker/login-action@v3"):
         JobRunner(repo, {"vars": {"WHO": "rio"}}).run_job(repo / "w.yaml", "j")
+
+
+SETUP_PYTHON = """
+name: t
+on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-python@v5
+        with:
+          python-version: |
+            3.9
+            3.13
+      - run: |
+          python3.9 -c 'import sys; print(sys.version_info[:2])' >versions.txt
+          python3.13 -c 'import sys; print(sys.version_info[:2])' >>versions.txt
+"""
+
+
+def test_setup_python_puts_the_machines_interpreters_of_the_versions_asked_on_the_path(repo: Path) -> None:
+    (repo / "w.yaml").write_text(SETUP_PYTHON)
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(repo)}  # as a job's: no pyenv on the PATH
+
+    result = JobRunner(repo, {}, env=environment).run_job(repo / "w.yaml", "j")
+
+    assert result.ok, result.log()
+    assert (repo / "versions.txt").read_text() == "(3, 9)\n(3, 13)\n"
+    (repo / "w.yaml").write_text(SETUP_PYTHON.replace("3.13", "2.6"))
+    with pytest.raises(WorkflowError, match="CPython 2.6 is not installed on this machine"):
+        JobRunner(repo, {}, env=environment).run_job(repo / "w.yaml", "j")
