@@ -300,8 +300,8 @@ class JobRunner:
         result.steps.append(StepResult(f"{name} (stood in for)", 0, "", 0.0))
 
     def _machine_pythons(self, name: str, versions: list[str]) -> Path:
-        """A directory of ``python<X.Y>`` links to this machine's interpreters of the versions asked (setup-python
-        puts them on the PATH; only the versioned names here, so the machine's own ``python3`` stays)."""
+        """A directory of ``python<X.Y>`` links to this machine's interpreters of the versions asked
+        (setup-python puts them on the PATH; only the versioned names: the machine's ``python3`` stays)."""
         directory = self.work / "setup-python"
         directory.mkdir(exist_ok=True)
         for version in versions:
