@@ -86,6 +86,13 @@ def render(repo: Path, secretaria: str, pipeline: str, style: str, uses_tenacity
         if HTTP_IMPORT not in text:
             raise SystemExit(f"template's tasks.py no longer imports http as expected: {tasks}")
         text = text.replace(HTTP_IMPORT, DB_IMPORT)
+        # The template's test expects the SourceError the tasks raise: here the one tasks.py defines.
+        flow_test = created / "flow_test.py"
+        test_text = flow_test.read_text()
+        if HTTP_IMPORT not in test_text:
+            raise SystemExit(f"template's flow_test.py no longer imports http as expected: {flow_test}")
+        own = f"from pipelines.{created.name}.tasks import SourceError\n"
+        flow_test.write_text(test_text.replace(HTTP_IMPORT, own))
     if uses_tenacity:
         text += TENACITY_USE
     tasks.write_text(text)

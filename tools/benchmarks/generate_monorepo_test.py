@@ -26,8 +26,12 @@ def test_dump_style_pipelines_read_a_database_and_api_style_ones_keep_the_templa
         generated = render(tmp_path, secretaria, pipeline, style, uses_tenacity)
         tasks = tmp_path / "pipelines" / generated.dir_name / "tasks.py"
         modules = imported_modules(tasks)
+        test_modules = imported_modules(tasks.with_name("flow_test.py"))
         if style == "dump":
             assert "pipelines.common.db" in modules and "pipelines.common.http" not in modules, tasks
+            # the test catches the SourceError that this tasks.py defines and raises
+            assert f"pipelines.{generated.dir_name}.tasks" in test_modules
+            assert "pipelines.common.http" not in test_modules
         else:
             assert "pipelines.common.http" in modules and "pipelines.common.db" not in modules, tasks
         assert ("import tenacity" in tasks.read_text()) == uses_tenacity
