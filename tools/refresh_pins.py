@@ -14,17 +14,16 @@ The lockfile Pants uses is derived from these files at run time by ./pants and i
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from interpreters import find_python
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -48,28 +47,15 @@ def read_direct_requirements() -> list[Requirement]:
 PROJECT_PYTHON = (3, 13)
 
 
-def _pyenv_pythons() -> list[str]:
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    if shutil.which("pyenv"):
-        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
-        root = found.stdout.strip() or root
-    wanted = "%d.%d" % PROJECT_PYTHON
-    return sorted(glob.glob(f"{root}/versions/{wanted}*/bin/python{wanted}"), reverse=True)
-
-
 def project_python() -> str:
     """An executable of the pipelines' interpreter that has pip."""
     wanted = "%d.%d" % PROJECT_PYTHON
-    candidates = [os.environ.get("PIPELINES_PYTHON", ""), f"python{wanted}", *_pyenv_pythons()]
+    first = [os.environ.get("PIPELINES_PYTHON", "")]
     if sys.version_info[:2] == PROJECT_PYTHON:
-        candidates.insert(1, sys.executable)
-    probe = f"import sys, pip; sys.exit(sys.version_info[:2] != {PROJECT_PYTHON!r})"
-    for candidate in filter(None, candidates):
-        try:
-            if subprocess.run([candidate, "-c", probe], capture_output=True, check=False).returncode == 0:
-                return candidate
-        except OSError:
-            continue
+        first.append(sys.executable)
+    found = find_python(wanted, modules=("pip",), first=first)
+    if found is not None:
+        return found
     sys.exit(
         f"{Path(__file__).name}: the pins are resolved for CPython {wanted} (the pipelines' interpreter) and "
         f"none with pip was found (tried $PIPELINES_PYTHON, python{wanted} on the PATH, pyenv's installs). "

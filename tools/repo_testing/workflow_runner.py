@@ -10,11 +10,9 @@ marketplace action, or a context the job reads and that was not given, fails the
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Mapping
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from interpreters import find_python
 
 STAND_INS = {"actions/checkout", "actions/cache", "actions/setup-python"}
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -43,23 +42,6 @@ env_args=()
 for name in "${keep[@]}"; do [[ -n "${!name+x}" ]] && env_args+=("${name}=${!name}"); done
 exec env -i "${env_args[@]}" "$@"
 """
-
-
-def find_python(version: str) -> str | None:
-    """An executable of CPython ``version`` (X.Y) on this machine: on the PATH, else a pyenv install (pyenv's
-    shims refuse to run a version that is not activated, so each candidate is run once)."""
-    on_path = shutil.which(f"python{version}") or ""
-    candidates = [] if "/shims/" in on_path else [on_path]
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates += sorted(glob.glob(f"{root}/versions/{version}*/bin/python{version}"), reverse=True)
-    probe = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))!r})"
-    for candidate in filter(None, candidates):
-        try:
-            if subprocess.run([candidate, "-c", probe], capture_output=True, check=False).returncode == 0:
-                return candidate
-        except OSError:
-            continue
-    return None
 
 
 class WorkflowError(RuntimeError):
