@@ -93,6 +93,12 @@ def staging_job_variables(**changes: Any) -> dict[str, Any]:
     return staging(work_pool={"name": "datario-pool", "job_variables": variables})
 
 
+def unscheduled_staging(**changes: Any) -> dict[str, Any]:
+    document = staging(**changes)
+    del document["deployments"][1]["schedules"]
+    return document
+
+
 def staging_schedule(**schedule: Any) -> dict[str, Any]:
     return staging(schedules=[schedule])
 
@@ -172,6 +178,10 @@ CASES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "invalid value for the flow's signature: 'muitos' is not of type 'integer'",
     ),
     "required parameter missing": (staging(parameters={}), "the flow requires parameter 'table'"),
+    "required parameter missing from a run by hand that skips the schema": (
+        unscheduled_staging(parameters={}, enforce_parameter_schema=False),
+        "`enforce_parameter_schema: false` lets a run start without it",
+    ),
     "required parameter missing from one schedule": (
         staging(parameters={}, schedules=[{"cron": "0 3 * * *", "timezone": "America/Sao_Paulo"}]),
         "the flow requires parameter 'table' and no value is given for every run",
@@ -278,6 +288,16 @@ def test_a_required_parameter_given_by_every_schedule_is_accepted(tmp_path: Path
         {"table": "chamado"},
         {"table": "bairro"},
     ]
+
+
+def test_a_deployment_run_by_hand_may_leave_required_parameters_to_the_run(tmp_path: Path) -> None:
+    """No schedule: whoever starts a run gives the values, and Prefect refuses a run without them."""
+    spec = load_pipeline(pipeline_with(tmp_path, unscheduled_staging(parameters={})))
+
+    deployment = spec.for_environment("staging")[0]
+    assert deployment.parameters == {}
+    assert deployment.parameter_schema["required"] == ["table"]
+    assert deployment.schedule_objects() == []
 
 
 STAGING_WITH_PROD_SECRET = (

@@ -65,6 +65,8 @@ def deployment_parameters(checker: Checker, deployment: Section, schema: Mapping
         schedule = deployment.get("schedule")
         schedules = [schedule] if isinstance(schedule, dict) else schedule
     scheduled = [_schedule_parameters(item) for item in schedules] if isinstance(schedules, list) else []
+    if not scheduled and deployment.get("enforce_parameter_schema") is not False:
+        return  # run by hand only: Prefect asks for the required values and refuses a run without them
     for name in schema.get("required", []):
         if name in given:
             continue
