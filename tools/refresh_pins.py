@@ -63,36 +63,48 @@ def project_python() -> str:
     )
 
 
-def resolve(requirements_file: Path) -> dict[str, Any]:
-    python = project_python()
+NO_WHEEL = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
+
+
+def pip_resolve(python: str, requirements_file: Path, format_options: list[str]) -> tuple[int, str, Any]:
+    """``(exit code, pip's error output, its report)`` of a dry-run install of ``requirements_file``."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         # The machine-wide pip config may cap versions with a global constraint file; ignore it.
         env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
-        cmd = [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            "--only-binary=:all:",
-            # The lockfile is derived for every patch release of the pipelines' CPython (Pants's interpreter
-            # constraints): a distribution whose Requires-Python wants a later patch release would fail.
-            "--python-version",
-            "%d.%d.0" % PROJECT_PYTHON,
-            "--target",
-            str(Path(tmp) / "target"),  # required by --python-version; a dry run writes nothing there
-            "--report",
-            str(report),
-            "-r",
-            str(requirements_file),
-        ]
-        if subprocess.run(cmd, env=env).returncode != 0:
-            sys.exit(f"pip could not resolve {requirements_file}: fix the requirement named above and rerun.")
-        report_data: dict[str, Any] = json.loads(report.read_text())
-        return report_data
+        cmd = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", *format_options]
+        cmd += ["--report", str(report), "-r", str(requirements_file)]
+        if "--target" in format_options:
+            cmd[cmd.index("--target") + 1] = str(Path(tmp) / "target")
+        result = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True)
+        return result.returncode, result.stderr, json.loads(report.read_text()) if report.exists() else None
+
+
+# Wheels only, for the first patch release of the pipelines' CPython: the lockfile is derived for every patch
+# release (Pants's interpreter constraints), so a distribution wanting a later one must not be chosen.
+WHEELS_FOR_EVERY_PATCH_RELEASE = [
+    "--only-binary=:all:",
+    "--python-version",
+    "%d.%d.0" % PROJECT_PYTHON,
+    "--target",
+    "",  # required by --python-version; a dry run writes nothing there
+]
+
+
+def resolve(requirements_file: Path) -> dict[str, Any]:
+    """pip's report. A distribution the index has only as an sdist is built (pip cannot build for another
+    patch release, so that resolve is for the interpreter found); every other one stays a wheel."""
+    python = project_python()
+    code, errors, report = pip_resolve(python, requirements_file, WHEELS_FOR_EVERY_PATCH_RELEASE)
+    without_wheel = sorted({canonicalize_name(name) for name in NO_WHEEL.findall(errors)})
+    if code != 0 and without_wheel:
+        print(f"No wheel for {', '.join(without_wheel)}: resolving again, building only these from source.")
+        options = ["--only-binary=:all:", *(f"--no-binary={name}" for name in without_wheel)]
+        code, errors, report = pip_resolve(python, requirements_file, options)
+    if code != 0 or report is None:
+        sys.stderr.write(errors)
+        sys.exit(f"pip could not resolve {requirements_file}: fix the requirement named above and rerun.")
+    return dict(report)
 
 
 Node = tuple[str, frozenset[str]]  # (canonical name, extras)

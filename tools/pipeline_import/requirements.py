@@ -350,8 +350,8 @@ def write_and_refresh(requirements: Requirements) -> str | None:
                 imported, where = requirements.asked[canonicalize_name(item.name)]
                 imported.todo(
                     where,
-                    f"{item}: does not resolve here (wheels only; an sdist-only or unavailable distribution, "
-                    f"or a conflict): not added. pip: {_last_line(error)}",
+                    f"{item}: does not resolve here (no distribution of it for CPython 3.13 on the index, or a "
+                    f"conflict): not added. pip: {_last_line(error)}",
                 )
         return None
     finally:
