@@ -10,12 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 import refresh_pins
 
 # A build backend inside the sdist itself (PEP 517 `backend-path`), so pip builds it with nothing to download.
-IN_TREE_BACKEND = textwrap.dedent(
-    '''
+IN_TREE_BACKEND = textwrap.dedent("""
     import os
 
     METADATA = "Metadata-Version: 2.1\\nName: only-sdist\\nVersion: 1.0.1\\nRequires-Dist: only-wheel>=2\\n"
@@ -35,8 +33,7 @@ IN_TREE_BACKEND = textwrap.dedent(
 
     def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         raise NotImplementedError("a dry run only reads the metadata")
-    '''
-)
+    """)
 
 
 def write_sdist(directory: Path) -> None:
@@ -58,7 +55,9 @@ def write_wheel(directory: Path) -> None:
     with zipfile.ZipFile(directory / "only_wheel-2.0-py3-none-any.whl", "w") as wheel:
         wheel.writestr("only_wheel/__init__.py", "")
         wheel.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: only-wheel\nVersion: 2.0\n")
-        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         wheel.writestr(f"{info}/RECORD", "")
 
 
@@ -87,8 +86,14 @@ def test_a_distribution_published_only_as_an_sdist_is_built_and_the_rest_stay_wh
 
     report = refresh_pins.resolve(requirements)
 
-    assert installed(report) == {"only-sdist": "only_sdist-1.0.1.tar.gz", "only-wheel": "only_wheel-2.0-py3-none-any.whl"}
-    assert "No wheel for only-sdist: resolving again, building only these from source." in capsys.readouterr().out
+    assert installed(report) == {
+        "only-sdist": "only_sdist-1.0.1.tar.gz",
+        "only-wheel": "only_wheel-2.0-py3-none-any.whl",
+    }
+    assert (
+        "No wheel for only-sdist: resolving again, building only these from source."
+        in capsys.readouterr().out
+    )
 
 
 def test_a_requirement_that_resolves_nowhere_fails_naming_it(packages: Path, tmp_path: Path) -> None:

@@ -40,13 +40,18 @@ def check_imports(
                 continue
             for module in _imported_modules(node):
                 reason = _unowned(root, target, pipeline, module, provided)
-                if reason == NO_REQUIREMENT and requirements.bring(
-                    distributions_of(module), imported, f"{relative}:{node.lineno}"
+                where = f"{relative}:{node.lineno}"
+                if reason == NO_REQUIREMENT and (
+                    requirements.bring(distributions_of(module), imported, where)
+                    or (
+                        not _named_like_a_local_file(target, module)
+                        and requirements.guess(module, distributions_of(module), imported, where)
+                    )
                 ):
                     provided = requirements.names()
                     continue
                 if reason:
-                    imported.todo(f"{relative}:{node.lineno}", f"import {module}: {reason}")
+                    imported.todo(where, f"import {module}: {reason}")
 
 
 def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterable[str]:
@@ -86,6 +91,13 @@ def _unowned(root: Path, target: Path, pipeline: PipelineName, module: str, prov
     if distributions_of(module) & provided:
         return None
     return NO_REQUIREMENT
+
+
+def _named_like_a_local_file(target: Path, module: str) -> bool:
+    """Whether a module or package of the pipeline, at any depth, has the import's top-level name: an import
+    that worked through a path trick, never a distribution to add."""
+    top = module.split(".")[0]
+    return any(target.rglob(f"{top}.py")) or any(path.is_dir() for path in target.rglob(top))
 
 
 def _module_exists(base: Path, parts: Sequence[str]) -> bool:

@@ -48,6 +48,8 @@ LIBRARY_DEPENDENCIES: Final = (
 # Packages on the index that only install another one: two requirements would then provide one module, and
 # Pants could not tell which to depend on.
 DISTRIBUTION_ALIASES: Final = {"bs4": "beautifulsoup4", "sklearn": "scikit-learn"}
+# Top-level import names whose distribution cannot be told from the name (namespace packages).
+UNGUESSABLE: Final = frozenset({"google"})
 TRANSITIVE_DEPENDENCIES: Final = {
     "numpy": "pandas",
     "python-dateutil": "pandas",
@@ -61,6 +63,7 @@ TRANSITIVE_DEPENDENCIES: Final = {
     "dbt-core": "dbt-bigquery",
     "google-cloud-core": "google-cloud-storage",
     "langchain-core": "langchain",
+    "aiohttp": "discord-py",
 }
 
 
@@ -149,6 +152,22 @@ class Requirements:
                 self.consider(Requirement(name), imported, where)
                 return True
         return False
+
+    def guess(self, module: str, distributions: set[str], imported: Imported, where: str) -> bool:
+        """Adds the distribution named like ``module`` (or mapped to it) when no pyproject.toml declares one:
+        the old image had it from somewhere. A ``!`` to confirm; one that does not resolve is dropped later,
+        with a ``!`` here too."""
+        top = module.split(".")[0]
+        named = sorted(distributions - {canonicalize_name(top)}) or [canonicalize_name(top)]
+        if top in UNGUESSABLE or len(named) > 1:
+            return False
+        imported.todo(
+            where,
+            f"import {module}: no pyproject.toml of the old repository declares it; {named[0]} (the "
+            "distribution of that name) added: confirm it is the one the code means",
+        )
+        self.consider(Requirement(named[0]), imported, where)
+        return True
 
     def consider(self, requirement: Requirement, imported: Imported, where: str) -> None:
         real = DISTRIBUTION_ALIASES.get(canonicalize_name(requirement.name))
@@ -350,8 +369,8 @@ def write_and_refresh(requirements: Requirements) -> str | None:
                 imported, where = requirements.asked[canonicalize_name(item.name)]
                 imported.todo(
                     where,
-                    f"{item}: does not resolve here (no distribution of it for CPython 3.13 on the index, or a "
-                    f"conflict): not added. pip: {_last_line(error)}",
+                    f"{item}: does not resolve here (no distribution of it for CPython 3.13 on the index, "
+                    f"or a conflict): not added. pip: {_last_line(error)}",
                 )
         return None
     finally:

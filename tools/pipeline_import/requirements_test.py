@@ -9,9 +9,11 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from pipeline_import.import_check import check_imports
 from pipeline_import.imported import Imported
 from pipeline_import.module_names import distributions_of
 from pipeline_import.requirements import Requirements
+from pipelines.common.naming import PipelineName
 
 BUILD = """\
 REQUIREMENTS = [
@@ -103,3 +105,36 @@ def test_a_package_that_only_installs_another_is_replaced_by_it(tmp_path: Path) 
 
     assert [str(item) for item in requirements.added] == ["beautifulsoup4>=4.12"]
     assert not any(note.todo for note in imported.notes)
+
+
+def test_an_import_no_pyproject_declares_adds_the_distribution_of_its_name_to_confirm(tmp_path: Path) -> None:
+    here = tmp_path / "3rdparty" / "python"
+    here.mkdir(parents=True)
+    (here / "requirements.txt").write_text("prefect>=3\n")
+    pipeline = PipelineName.from_dir("rj_x__y")
+    target = tmp_path / "pipelines" / pipeline.dir_name
+    (target / "vendor").mkdir(parents=True)
+    (target / "vendor" / "helpers.py").write_text("")
+    (target / "tasks.py").write_text(
+        "import prefect\nimport pandas_read_xml\nimport helpers\n"
+        "from google.cloud import pubsub\nimport yaml\n"
+    )
+    requirements = Requirements.read(tmp_path)
+    imported = Imported(source=tmp_path, name=pipeline.dir_name, kind="code")
+
+    check_imports(tmp_path, target, pipeline, requirements, imported)
+
+    assert [str(item) for item in requirements.added] == ["pandas-read-xml", "pyyaml"]
+    todo = {note.where: note.text for note in imported.notes if note.todo}
+    assert set(todo) == {f"pipelines/{pipeline.dir_name}/tasks.py:{line}" for line in (2, 3, 4, 5)}
+    assert (
+        "pandas-read-xml (the distribution of that name) added: confirm"
+        in todo[f"pipelines/{pipeline.dir_name}/tasks.py:2"]
+    )
+    assert (
+        "no requirement provides it" in todo[f"pipelines/{pipeline.dir_name}/tasks.py:3"]
+    )  # a file of the pipeline
+    assert (
+        "no requirement provides it" in todo[f"pipelines/{pipeline.dir_name}/tasks.py:4"]
+    )  # a namespace package
+    assert "pyyaml (the distribution of that name)" in todo[f"pipelines/{pipeline.dir_name}/tasks.py:5"]

@@ -152,8 +152,9 @@ _PLACEHOLDER_KINDS = (
 def required_parameter(name: str, schedules: int, lacking: Sequence[int]) -> str:
     if not schedules:
         return (
-            f"the flow requires parameter {name!r} and no value is given, and `enforce_parameter_schema: false` "
-            "lets a run start without it: add it to `parameters:` or drop `enforce_parameter_schema: false`"
+            f"the flow requires parameter {name!r} and no value is given, and "
+            "`enforce_parameter_schema: false` lets a run start without it: add it to `parameters:` or drop "
+            "`enforce_parameter_schema: false`"
         )
     positions = ", ".join(f"schedules[{position}]" for position in lacking)
     return (
