@@ -15,6 +15,7 @@ from rich.markup import escape
 from pipeline_import.importer import Options, import_pipeline
 from pipeline_import.report import report
 from pipeline_import.requirements import Requirements, write_and_refresh
+from pipeline_import.shared_code import share_cross_pipeline_modules
 from pipeline_platform.repo_root import RepoRootError, find_repo_root
 from pipelines.common.naming import WORK_POOLS
 
@@ -64,9 +65,11 @@ def main(
     args = parse_args(sys.argv[1:] if argv is None else argv)
     root = root or repo_root()
     console = console or Console()
-    options = Options(root=root, pool_map=args.pool_map, force=args.force)
+    batch = frozenset(directory.resolve().name.strip().lower().replace("-", "_") for directory in args.dirs)
+    options = Options(root=root, pool_map=args.pool_map, force=args.force, batch=batch)
     requirements = Requirements.read(root)
     results = [import_pipeline(directory.resolve(), options, requirements) for directory in args.dirs]
+    shared = share_cross_pipeline_modules(root)
     refresh_error = None
     if requirements.added:
         if args.no_refresh:
@@ -78,7 +81,7 @@ def main(
         else:
             console.print(f"Atualizando os pins ({len(requirements.added)} requisito(s) novo(s))...")
             refresh_error = write_and_refresh(requirements)
-    report(console, results)
+    report(console, results, shared)
     if refresh_error:
         console.print(
             "[bold red]✕ refresh_pins.py falhou[/] (um requisito importado não resolve?):\n"

@@ -21,10 +21,17 @@ NO_REQUIREMENT: Final = (
 
 
 def check_imports(
-    root: Path, target: Path, pipeline: PipelineName, requirements: Requirements, imported: Imported
+    root: Path,
+    target: Path,
+    pipeline: PipelineName,
+    requirements: Requirements,
+    imported: Imported,
+    batch: frozenset[str] = frozenset(),
 ) -> None:
-    """Imports that nothing here provides (they fail the pipeline's lint, check and test), with file:line."""
+    """Imports that nothing here provides (they fail the pipeline's lint, check and test), with file:line.
+    An import of another pipeline that is here or in ``batch`` is shared_code.py's."""
     provided = requirements.names()
+    others = batch | {path.name for path in (root / "pipelines").glob("rj_*") if path.is_dir()}
     for path in sorted(target.rglob("*.py")):
         relative = f"pipelines/{pipeline.dir_name}/{path.relative_to(target)}"
         try:
@@ -39,7 +46,7 @@ def check_imports(
             if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
             for module in _imported_modules(node):
-                reason = _unowned(root, target, pipeline, module, provided)
+                reason = _unowned(root, target, pipeline, module, provided, others)
                 where = f"{relative}:{node.lineno}"
                 if reason == NO_REQUIREMENT and (
                     requirements.bring(distributions_of(module), imported, where)
@@ -64,7 +71,9 @@ def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterable[str]:
     return []
 
 
-def _unowned(root: Path, target: Path, pipeline: PipelineName, module: str, provided: set[str]) -> str | None:
+def _unowned(
+    root: Path, target: Path, pipeline: PipelineName, module: str, provided: set[str], others: frozenset[str]
+) -> str | None:
     top = module.split(".")[0]
     if top in sys.stdlib_module_names or top == "__future__":
         return None
@@ -87,7 +96,12 @@ def _unowned(root: Path, target: Path, pipeline: PipelineName, module: str, prov
                 if _module_exists(root / "pipelines", parts[1:])
                 else "no such module in pipelines/common"
             )
-        return "another pipeline: pipelines import only their own files and pipelines/common"
+        if parts[1] in others:
+            return None  # moved to pipelines/common/shared after the import (shared_code.py)
+        return (
+            "another pipeline, not imported: pipelines import only their own files and pipelines/common; "
+            f"import {parts[1]} in the same run and its shared modules move to pipelines/common/shared"
+        )
     if distributions_of(module) & provided:
         return None
     return NO_REQUIREMENT

@@ -34,6 +34,7 @@ class Options:
     root: Path
     pool_map: Mapping[str, str]
     force: bool
+    batch: frozenset[str] = frozenset()  # the pipelines of this run, for imports from one another
 
 
 def import_pipeline(source: Path, options: Options, requirements: Requirements) -> Imported:
@@ -114,7 +115,7 @@ def _import(source: Path, options: Options, requirements: Requirements, imported
         staging = Path(tempfile.mkdtemp(prefix="import-pipeline-")) / pipeline.dir_name
         staging.mkdir()
         _write(source, staging, template, pipeline, converted, options.root, imported)
-        check_imports(options.root, staging, pipeline, requirements, imported)
+        check_imports(options.root, staging, pipeline, requirements, imported, options.batch)
     finally:
         shutil.rmtree(template.parent.parent, ignore_errors=True)
     if target.exists():

@@ -12,9 +12,13 @@ from rich.text import Text
 from pipeline_import.imported import Imported, Note
 
 
-def report(console: Console, results: Sequence[Imported]) -> None:
-    for result in results:
+def report(console: Console, results: Sequence[Imported], shared: Imported | None = None) -> None:
+    """One table per pipeline, then the modules moved to pipelines/common/shared (``shared``), then the
+    totals."""
+    for result in [*results, *([shared] if shared and shared.notes else [])]:
         title = f"{result.source.name} -> pipelines/{result.name} ({result.kind}, {result.seconds:.1f} s)"
+        if result is shared:
+            title = f"{result.name}: modules one pipeline imports from another"
         if result.error:
             console.print(
                 f"[bold red]✕ {escape(str(result.source))}: not imported[/]: {escape(result.error)}"
@@ -30,7 +34,9 @@ def report(console: Console, results: Sequence[Imported]) -> None:
             table.add_row("[red]✕[/]", "validator", Text(problem))
         console.print(table)
     imported = [result for result in results if not result.error]
-    todo = sum(1 for result in imported for note in result.notes if note.todo)
+    todo = sum(
+        1 for result in [*imported, *([shared] if shared else [])] for note in result.notes if note.todo
+    )
     console.print(
         f"{len(imported)} of {len(results)} pipeline(s) imported; {todo} item(s) marked ! to do by hand "
         "(docs/importar.md)."
