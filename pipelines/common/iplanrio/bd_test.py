@@ -4,40 +4,16 @@ endpoint on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from gcp_storage_emulator.server import create_server
 
 from pipelines.common.iplanrio.bd import UploadError, create_table_and_upload_to_gcs
-from pipelines.common.iplanrio.bigquery_testing import BigQueryRecorder, bigquery_endpoint
+from pipelines.common.iplanrio.bigquery_testing import BigQueryRecorder
 from pipelines.common.iplanrio.gcs import list_blobs_with_prefix, parse_blobs_to_partition_list
+from pipelines.common.iplanrio.google_testing import LAKE_BUCKET as BUCKET
 from pipelines.common.iplanrio.pandas import parse_date_columns, to_partitions
-
-BUCKET = "datario-lake"
-
-
-@pytest.fixture
-def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = create_server("127.0.0.1", 0, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    host = f"127.0.0.1:{server._api._httpd.server_address[1]}"
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://{host}")
-    monkeypatch.setenv("PIPELINES_LAKE_URI", f"gs://{BUCKET}")
-    try:
-        yield host
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[BigQueryRecorder]:
-    with bigquery_endpoint() as recorder:
-        monkeypatch.setenv("PIPELINES_BIGQUERY_API_ENDPOINT", recorder.url)
-        monkeypatch.setenv("PIPELINES_BIGQUERY_PROJECT", "rj-escritorio-dev")
-        yield recorder
 
 
 def partitioned_csv(directory: Path) -> Path:

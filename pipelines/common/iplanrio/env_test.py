@@ -8,9 +8,7 @@ import json
 import logging
 import os
 import stat
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import google.auth
 import pytest
@@ -23,31 +21,10 @@ from pipelines.common.iplanrio.env import (
     getenv_or_action,
     inject_bd_credentials,
 )
+from pipelines.common.iplanrio.google_testing import encoded, new_service_account
 from pipelines.common.secrets import MissingSecretError
 
 VARIABLE = "IPLANRIO_ENV_TEST_VALUE"
-
-
-def new_service_account(tmp_path: Path) -> dict[str, Any]:
-    key = tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)],
-        check=True,
-        capture_output=True,
-    )
-    return {
-        "type": "service_account",
-        "project_id": "rj-escritorio-dev",
-        "private_key_id": "1",
-        "private_key": key.read_text(),
-        "client_email": "pipelines@rj-escritorio-dev.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-
-
-def encoded(info: dict[str, Any]) -> str:
-    return base64.b64encode(json.dumps(info).encode()).decode()
 
 
 def test_getenv_or_action_reads_defaults_and_acts_on_a_missing_variable(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 PARTITION_COLUMNS = ("ano_particao", "mes_particao", "data_particao")
+# Characters of a column name that become ``_`` (the city's list: blanks, control characters, / - ( )).
+COLUMN_SEPARATORS = re.compile(r"[ /\-\a\b\n\t\v\f\r()]")
+# Text cleaned by clean_dataframe (regular expressions -> replacements); the text ``None`` becomes missing.
+TEXT_CLEANUP: dict[str, Any] = {"\x00": "", "None": float("nan"), "\n": " ", "\r": " "}
 
 
 def parse_date_columns(dataframe: pd.DataFrame, partition_date_column: str) -> tuple[pd.DataFrame, list[str]]:
@@ -74,3 +80,42 @@ def to_partitions(
             part.to_parquet(path, index=False)
         saved.append(path)
     return saved
+
+
+def final_column_treatment(column: str) -> str:
+    """A column that reads as a number gets a leading ``_``; other columns lose every non-word character."""
+    try:
+        int(column)
+    except ValueError:
+        return re.sub(r"[\W]+", "", column)
+    return f"_{column}"
+
+
+def remove_columns_accents(dataframe: pd.DataFrame) -> list[str]:
+    """The column names in ASCII, lower case, separators as ``_`` (the frame's columns become strings)."""
+    dataframe.columns = pd.Index([str(column) for column in dataframe.columns])
+    names = []
+    for column in dataframe.columns:
+        ascii_name = unicodedata.normalize("NFKD", column).encode("ascii", errors="ignore").decode()
+        names.append(final_column_treatment(COLUMN_SEPARATORS.sub("_", ascii_name.strip()).lower()))
+    return names
+
+
+def clean_dataframe(dataframe: pd.DataFrame) -> pd.DataFrame:
+    """Text columns without NUL bytes and line breaks; the text ``None`` becomes a missing value."""
+    for column in dataframe.columns:
+        if dataframe[column].dtype == object:
+            dataframe[column] = dataframe[column].astype(str).replace(TEXT_CLEANUP, regex=True)
+    return dataframe
+
+
+def dataframe_to_csv(
+    dataframe: pd.DataFrame,
+    filepath: str | Path,
+    build_json_dataframe: bool = False,
+    dataframe_key_column: str | None = None,
+) -> None:
+    if build_json_dataframe:
+        dataframe = to_json_dataframe(dataframe, key_column=dataframe_key_column)
+    Path(filepath).parent.mkdir(parents=True, exist_ok=True)
+    dataframe.to_csv(filepath, index=False, encoding="utf-8")
