@@ -22,6 +22,12 @@ from pipeline_import.sources import parsed_modules
 OLD_PACKAGE: Final = "iplanrio.pipelines_utils"
 NEW_PACKAGE: Final = "pipelines.common.iplanrio"
 API_DIR: Final = "pipelines/common/iplanrio"
+# The library's templates provided here, old module -> our module (``dump_db`` becomes the generic dump).
+TEMPLATE_MODULES: Final = {
+    "iplanrio.pipelines_templates.dump_arcgis.tasks": "dump_arcgis",
+    "iplanrio.pipelines_templates.dump_url.flows": "dump_url",
+    "iplanrio.pipelines_templates.dump_url.tasks": "dump_url",
+}
 # Parameter -> the module constant that lists the values we accept for it.
 ACCEPTED_VALUES: Final = {
     "dump_mode": "DUMP_MODES",
@@ -30,6 +36,7 @@ ACCEPTED_VALUES: Final = {
     "action": "ACTIONS",
     "mode": "MODES",
     "environment": "MODES",
+    "url_type": "URL_TYPES",
 }
 # Methods of a Prefect task or flow whose arguments are the function's own.
 METHODS: Final = {"task": frozenset({"submit", "map", "fn"}), "flow": frozenset({"fn"})}
@@ -72,7 +79,7 @@ def read_api(root: Path) -> dict[str, Module]:
     """``{"env": Module(...), ...}`` from the repository's pipelines/common/iplanrio."""
     api: dict[str, Module] = {}
     for path in sorted((root / API_DIR).glob("*.py")):
-        if path.name.startswith("_") or path.name.endswith("_test.py") or path.name.endswith("_testing.py"):
+        if path.name.startswith("_") or path.stem == "conftest" or path.stem.endswith(("_test", "_testing")):
             continue
         module = Module()
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -128,8 +135,8 @@ def uses(target: Path, name: str) -> bool:
 
 
 def rewrite_library_imports(target: Path, label: str, api: dict[str, Module], imported: Imported) -> None:
-    """Rewrites every ``from iplanrio.pipelines_utils.<m> import ...`` whose names we provide; what we do not
-    provide stays, one ``!`` per import with file:line."""
+    """Rewrites every ``from iplanrio.pipelines_utils.<m> import ...`` (and the templates of TEMPLATE_MODULES)
+    whose names we provide; what we do not provide stays, one ``!`` per import with file:line."""
     for path, lines, tree in parsed_modules(target):
         relative = f"{label}/{path.relative_to(target)}"
         changed = False
@@ -150,8 +157,9 @@ def rewrite_library_imports(target: Path, label: str, api: dict[str, Module], im
                 continue
             where = f"{relative}:{node.lineno}"
             old_module = node.module
-            short = old_module.removeprefix(f"{OLD_PACKAGE}.")
-            module = api.get(short) if old_module.startswith(f"{OLD_PACKAGE}.") else None
+            short = TEMPLATE_MODULES.get(old_module, old_module.removeprefix(f"{OLD_PACKAGE}."))
+            provided = old_module in TEMPLATE_MODULES or old_module.startswith(f"{OLD_PACKAGE}.")
+            module = api.get(short) if provided else None
             names = [alias.name for alias in node.names]
             if module is None:
                 imported.todo(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pipelines.common.iplanrio.dump_arcgis as real_dump_arcgis
+import pipelines.common.iplanrio.dump_url as real_dump_url
 import pipelines.common.iplanrio.env as real_env
 from pipeline_import.imported import Imported, Note
 from pipeline_import.library import API_DIR, read_api, rewrite_library_imports
@@ -102,4 +104,53 @@ def test_the_real_api_reads_its_tasks_as_tasks(tmp_path: Path) -> None:
             "pipelines/rj_x__y/flow.py:4",
             "getenv_or_action(): argument 'wait_for' is not supported (docs/importar.md)",
         )
+    ]
+
+
+TEMPLATES_IMPORTED = """\
+from iplanrio.pipelines_templates.dump_arcgis.tasks import (
+    download_data_from_arcgis_task,
+)
+from iplanrio.pipelines_templates.dump_url.flows import dump_url_flow
+from iplanrio.pipelines_templates.dump_url.utils import handle_dataframe_chunk
+from iplanrio.pipelines_templates.dump_db.tasks import dump_upload_batch_task
+
+path = download_data_from_arcgis_task(url="u", crs="EPSG:3857", wait_for=[1])
+dump_url_flow(url="u", url_type="google_sheet", gsheets_sheet_name="a", return_state=True)
+dump_url_flow(url="u", url_type="ftp")
+dump_url_flow(url="u", sheet="a")
+"""
+
+
+def test_the_templates_we_provide_are_rewritten_and_checked(tmp_path: Path) -> None:
+    """The real pipelines/common/iplanrio: dump_arcgis and dump_url rewritten and their calls checked; other
+    template modules stay to do."""
+    root = Path(real_dump_url.__file__).parents[3]
+    assert Path(real_dump_arcgis.__file__).parents[3] == root
+    target = tmp_path / "rj_x__y"
+    target.mkdir()
+    (target / "flow.py").write_text(TEMPLATES_IMPORTED)
+    imported = Imported(source=target, name="rj_x__y")
+    rewrite_library_imports(target, "pipelines/rj_x__y", read_api(root), imported)
+    lines = (target / "flow.py").read_text().splitlines()
+    assert lines[0] == "from pipelines.common.iplanrio.dump_arcgis import ("
+    assert lines[3] == "from pipelines.common.iplanrio.dump_url import dump_url_flow"
+    where = "pipelines/rj_x__y/flow.py"
+    assert [(note.where, note.text) for note in imported.notes if note.todo] == [
+        (
+            f"{where}:5",
+            "from iplanrio.pipelines_templates.dump_url.utils import handle_dataframe_chunk: "
+            "no equivalent here (docs/importar.md)",
+        ),
+        (
+            f"{where}:6",
+            "from iplanrio.pipelines_templates.dump_db.tasks import dump_upload_batch_task: "
+            "no equivalent here (docs/importar.md)",
+        ),
+        (
+            f"{where}:10",
+            "dump_url_flow(): url_type='ftp' is not supported here: "
+            "use one of direct, google_drive, google_sheet",
+        ),
+        (f"{where}:11", "dump_url_flow(): argument 'sheet' is not supported (docs/importar.md)"),
     ]
