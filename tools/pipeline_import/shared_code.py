@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from pipeline_import.imported import Imported
+from pipeline_import.sources import format_sources
 
 SHARED_DIR: Final = "pipelines/common/shared"
 SHARED_PACKAGE: Final = "pipelines.common.shared"
@@ -62,8 +63,16 @@ def share_cross_pipeline_modules(root: Path) -> Imported:
     if not movable:
         return shared
     _make_packages(root / SHARED_DIR)
-    for path in [*pipelines_dir.glob("rj_*/**/*.py"), *(root / SHARED_DIR).rglob("*.py")]:
-        _rewrite_imports(root, path, movable, shared)
+    rewritten = [
+        path
+        for path in [*pipelines_dir.glob("rj_*/**/*.py"), *(root / SHARED_DIR).rglob("*.py")]
+        if _rewrite_imports(root, path, movable, shared)
+    ]
+    # A rewritten import sorts elsewhere: format as the import formatted the pipeline (ruff's isort, black).
+    touched = {root / SHARED_DIR / owner for owner, _ in movable}
+    touched |= {pipelines_dir / path.relative_to(pipelines_dir).parts[0] for path in rewritten}
+    for directory in sorted(touched):
+        format_sources(root, directory, Imported(source=directory, name=directory.name))
     for owner in sorted({owner for owner, _ in movable}):
         _extend_relaxations(root, owner, shared)
     _rename_in_secrets_baseline(root, movable)
@@ -147,13 +156,14 @@ def _closure(pipelines_dir: Path, units: set[tuple[str, str]]) -> set[tuple[str,
     return found
 
 
-def _rewrite_imports(root: Path, path: Path, moved: set[tuple[str, str]], shared: Imported) -> None:
-    """``pipelines.<owner>.<module>`` -> ``pipelines.common.shared.<owner>.<module>`` on the import lines."""
+def _rewrite_imports(root: Path, path: Path, moved: set[tuple[str, str]], shared: Imported) -> bool:
+    """``pipelines.<owner>.<module>`` -> ``pipelines.common.shared.<owner>.<module>`` on the import lines;
+    whether the file changed."""
     text = path.read_text(encoding="utf-8")
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return
+        return False
     lines = text.splitlines(keepends=True)
     changed = False
     for node in ast.walk(tree):
@@ -181,6 +191,7 @@ def _rewrite_imports(root: Path, path: Path, moved: set[tuple[str, str]], shared
                 )
     if changed:
         path.write_text("".join(lines), encoding="utf-8")
+    return changed
 
 
 def _extend_relaxations(root: Path, owner: str, shared: Imported) -> None:

@@ -32,9 +32,14 @@ def repository(tmp_path: Path) -> Path:
         "    return SENDER\n",
     )
     write(pipelines / USER / "__init__.py", "")
-    write(pipelines / USER / "flow.py", f"from pipelines.{TEMPLATE}.utils.tasks import send\n\nsend()\n")
+    write(
+        pipelines / USER / "flow.py",
+        f"from pipelines.common.x import y\nfrom pipelines.{TEMPLATE}.utils.tasks import send\n\nsend(y)\n",
+    )
     write(
         tmp_path / "pyproject.toml",
+        "[tool.black]\nline-length = 110\n\n[tool.ruff]\nline-length = 110\n\n[tool.ruff.lint]\n"
+        'select = ["I"]\n\n[tool.ruff.lint.isort]\nknown-first-party = ["pipelines"]\n\n'
         "[tool.ruff.lint.per-file-ignores]\n"
         f'"pipelines/{TEMPLATE}/**" = ["E501", "RUF100"]  # imported: {TEMPLATE}\n\n'
         f'[[tool.mypy.overrides]]  # imported: {TEMPLATE}\nmodule = ["pipelines.{TEMPLATE}.*"]\n'
@@ -64,13 +69,12 @@ def test_a_module_another_pipeline_imports_moves_with_the_modules_it_imports(tmp
     assert not (root / "pipelines" / TEMPLATE / "constants.py").exists()
     assert (root / "pipelines" / TEMPLATE / "queries.py").exists()  # nobody else imports it
     new = f"pipelines.common.shared.{TEMPLATE}"
-    assert (
-        (root / "pipelines" / USER / "flow.py")
-        .read_text()
-        .startswith(f"from {new}.utils.tasks import send\n")
+    # Rewritten imports sort elsewhere now: formatted as ruff's isort wants.
+    assert (root / "pipelines" / USER / "flow.py").read_text().startswith(
+        f"from {new}.utils.tasks import send\nfrom pipelines.common.x import y\n"
     )
     assert (root / "pipelines" / TEMPLATE / "flow.py").read_text() == (
-        f"from {new}.utils.tasks import send\nfrom {new} import constants\n"
+        f"from {new} import constants\nfrom {new}.utils.tasks import send\n"
     )
     assert (moved / "utils/tasks.py").read_text().startswith(f"from {new}.constants import (\n")
     pyproject = (root / "pyproject.toml").read_text()
