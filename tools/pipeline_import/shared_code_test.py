@@ -70,8 +70,10 @@ def test_a_module_another_pipeline_imports_moves_with_the_modules_it_imports(tmp
     assert (root / "pipelines" / TEMPLATE / "queries.py").exists()  # nobody else imports it
     new = f"pipelines.common.shared.{TEMPLATE}"
     # Rewritten imports sort elsewhere now: formatted as ruff's isort wants.
-    assert (root / "pipelines" / USER / "flow.py").read_text().startswith(
-        f"from {new}.utils.tasks import send\nfrom pipelines.common.x import y\n"
+    assert (
+        (root / "pipelines" / USER / "flow.py")
+        .read_text()
+        .startswith(f"from {new}.utils.tasks import send\nfrom pipelines.common.x import y\n")
     )
     assert (root / "pipelines" / TEMPLATE / "flow.py").read_text() == (
         f"from {new} import constants\nfrom {new}.utils.tasks import send\n"
