@@ -397,3 +397,19 @@ def test_a_switched_off_pipeline_is_imported_with_its_code_and_no_deployment(old
     assert has_row(result.output, f"{name}/prefect.yaml:{switch}", "switched off (`deployments: []`)")
     assert f"commented out (line {commented[0]})" in " ".join(result.output.split())
     assert_valid(result, name)
+
+
+def test_a_template_we_provide_is_rewritten_and_its_calls_pass(old: Path, repo: Path) -> None:
+    source = import_fixtures.arcgis_layer(old)
+    name = source.name
+
+    result = run(repo, "--no-refresh", str(source))
+
+    assert result.code == 0, result.output
+    flow = (result.pipeline(name) / "flow.py").read_text()
+    assert "from pipelines.common.iplanrio.dump_arcgis import" in flow
+    assert "iplanrio.pipelines_templates" not in flow
+    where = f"pipelines/{name}/flow.py:1"
+    assert has_row(result.output, where, "iplanrio.pipelines_templates.dump_arcgis.tasks ->", mark="✓")
+    assert [row for row in report_rows(result.output) if row[0] == "!" and "flow.py" in row[1]] == []
+    assert_valid(result, name)

@@ -383,3 +383,42 @@ def switched_off(root: Path, name: str = "rj_iplanrio__api_desligada") -> Path:
             """,
         },
     )
+
+
+def arcgis_layer(root: Path, name: str = "rj_iplanrio__camada_arcgis") -> Path:
+    """A layer of an ArcGIS server dumped through the helper library's ``dump_arcgis`` template."""
+    return _write(
+        root / name,
+        {
+            "prefect.yaml": _prefect_yaml(
+                name,
+                _deployment(name, "rj-iplanrio--camada-arcgis--prod", "prefect-jobs-secrets"),
+                _deployment(name, "rj-iplanrio--camada-arcgis--staging", "prefect-jobs-secrets-staging"),
+            ),
+            "Dockerfile": OLD_DOCKERFILE.format(name=name, extra=""),
+            "flow.py": f"""
+                from iplanrio.pipelines_templates.dump_arcgis.tasks import (
+                    download_data_from_arcgis_task,
+                )
+                from iplanrio.pipelines_utils.bd import create_table_and_upload_to_gcs_task
+                from prefect import flow
+
+
+                @flow(log_prints=True)
+                def {name}(
+                    url: str = "https://arcgis.example/rest/services/Bairros/FeatureServer/0",
+                    crs: str = "EPSG:31983",
+                ) -> None:
+                    path = download_data_from_arcgis_task(url=url, crs=crs, wait_for=[])
+                    create_table_and_upload_to_gcs_task(
+                        data_path=path, dataset_id="brutos_camadas", table_id="bairros", dump_mode="overwrite"
+                    )
+            """,
+            "pyproject.toml": f"""
+                [project]
+                name = "{name}"
+                version = "0.1.0"
+                dependencies = ["iplanrio>=0.1"]
+            """,
+        },
+    )
