@@ -7,12 +7,13 @@ by echoing the resource sent, and 409 to a second tables.insert of the same tabl
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from pipelines.common.iplanrio.web_testing import send, serving
 
 
 @dataclass
@@ -53,24 +54,13 @@ def bigquery_endpoint() -> Iterator[BigQueryRecorder]:
                 if key in recorder.tables:
                     status, body = 409, {"error": {"code": 409, "message": f"Already Exists: {key}"}}
                 recorder.tables.add(key)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send(self, status, "application/json", json.dumps(body).encode())
 
         do_POST = do_PUT = do_PATCH = _answer
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        recorder.url = url
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
