@@ -70,7 +70,11 @@ def share_cross_pipeline_modules(root: Path) -> Imported:
     ]
     # A rewritten import sorts elsewhere: format as the import formatted the pipeline (ruff's isort, black).
     touched = {root / SHARED_DIR / owner for owner, _ in movable}
-    touched |= {pipelines_dir / path.relative_to(pipelines_dir).parts[0] for path in rewritten}
+    touched |= {
+        pipelines_dir / path.relative_to(pipelines_dir).parts[0]
+        for path in rewritten
+        if PIPELINE_DIR.match(path.relative_to(pipelines_dir).parts[0])
+    }
     for directory in sorted(touched):
         format_sources(root, directory, Imported(source=directory, name=directory.name))
     for owner in sorted({owner for owner, _ in movable}):
