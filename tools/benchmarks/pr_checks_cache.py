@@ -1,90 +1,179 @@
-"""A pull request's checks with and without the remote cache (issue 25, docs/ci.md), on a copy with N
-generated pipelines and a change to one pipeline's tasks.py:
+"""A pull request's checks with and without the remote cache (issue 25, docs/ci.md): the PR checks job of
+pr-checks.yaml, run as a fresh GitHub runner runs it (repo_testing/workflow_runner.py), on a copy with N
+generated pipelines and a change to one pipeline's tasks.py; then the full test suite of this repository.
 
-    ./pants run tools/benchmarks/pr_checks_cache.py -- --size 3 --work /tmp/bench-pr-cache
+    ./pants run tools/benchmarks/pr_checks_cache.py -- --sizes 3 200 --work /tmp/bench-pr-cache
 
-Runners (fresh ones start from an empty HOME and cache root, at the same path; the Pants bootstrap is this
-machine's, as the workflows restore it):
-- master: a fresh runner builds the base commit's affected targets with the cache on (read and write), as
-  main-checks.yaml would, filling a BuildGrid on 127.0.0.1 (build-support/ci/start-buildgrid.sh);
-- warm (c): the same runner, its caches warm, checks the pull request without the remote cache;
-- cold (a): a fresh runner with empty caches and no remote cache;
-- remote (b): a fresh runner with empty caches that reads the remote cache (pr-checks.yaml).
+Per size, a copy's history is: N generated pipelines, then master's previous change to the pipeline's
+tasks.py, then the pull request's change to it. Runners:
+- master: a fresh runner checks master's previous change with the remote cache read and written (the PR
+  checks' steps, so that it holds what the pull request needs, as main-checks.yaml's build of master does),
+  filling a BuildGrid on 127.0.0.1 (build-support/ci/start-buildgrid.sh);
+- warm (c): the same runner and Docker engine, caches warm, checks the pull request without the remote cache;
+- cold (a): a fresh runner with empty caches, an empty engine and no remote cache;
+- remote (b): a fresh runner with empty caches and an empty engine that reads the remote cache (pr-checks.yaml
+  as the city configures it).
+A fresh runner starts from an empty HOME and cache root (the stand-in for actions/cache restores nothing),
+but keeps this machine's Pants bootstrap (the launcher's cache, restored by pants-setup on every job), and
+its Docker engine is a new one (repo_testing/docker_engine.py) given the OS image (GitHub's runners pull it
+from Docker Hub).
 
-Measured: the PR checks' fast step (`--tag=-e2e test` of the changed targets and their dependents) with
-pants.ci.toml. Not yet: check (mypy), lint, the e2e tests and the images; N=200; the full suite.
+The full suite: `./pants test ::` with pants.ci.toml on a fresh clone of this repository's HEAD, with empty
+caches (it fills the remote cache), then on a second fresh clone that reads it.
+
+The last line is the RATIOS line of the issue; a part skipped by an option prints `-` in its place.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from benchmarks.generate_monorepo import generate
 from repo_testing.deploy_support import free_port
+from repo_testing.docker_engine import Engine, throwaway_engine
+from repo_testing.workflow_runner import JobResult, JobRunner
 from repo_testing.workspace import REPO_ROOT, commit_all, git
 
-PR_STEP = ("--changed-since=HEAD~1", "--changed-dependents=transitive", "--tag=-e2e", "test")
+PR_WORKFLOW = ".github/workflows/pr-checks.yaml"
 INSTANCE = "pipelines"
+OFFLINE_OS_IMAGE = "rio-pipelines/os:trixie-python3.13"
+# What this machine's setup and the outer Pants run set; a fresh runner has none of it.
+NOT_ON_A_FRESH_RUNNER = {
+    "PIPELINES_TEST_POSTGRES_URL",
+    "PIPELINES_TEST_MARIADB_URL",
+    "PIPELINES_TEST_GCS_URL",
+    "PIPELINES_TEST_BUILDGRID",
+    "OS_IMAGE",
+    "PIPELINES_REPO_ROOT",
+    "PIPELINES_TEMPLATES_DIGEST",
+    "PREFECT_HOME",
+    "PREFECT_API_URL",
+    "IMAGE_TAG",
+    "PYTHONPATH",
+    "XDG_CACHE_HOME",
+    "DOCKER_HOST",
+    "GITHUB_STEP_SUMMARY",
+}
 
 
-def pants(repo: Path, env: Mapping[str, str], *args: str) -> float:
-    """Runs ./pants in ``repo``; its wall in seconds (fails on a failed run)."""
-    started = time.monotonic()
-    result = subprocess.run(
-        ["./pants", "--stats-log", *args], cwd=repo, env=env, capture_output=True, text=True, check=False
-    )
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(
-            f"./pants {' '.join(args)} failed in {repo}:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-        )
-    return wall
+def machine_cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path(os.environ["HOME"]) / ".cache")
 
 
-def runner_env(runner: Path, address: str | None, write: bool) -> dict[str, str]:
-    cache_root = os.environ.get("XDG_CACHE_HOME") or str(Path(os.environ["HOME"]) / ".cache")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PANTS_REMOTE_", "PEX")) and key not in {"PIPELINES_REPO_ROOT", "PYTHONPATH"}
+# --------------------------------------------------------------------------- runners
+
+
+@dataclass
+class Runner:
+    """One CI runner: its checkout, HOME and cache root, and its Docker engine."""
+
+    root: Path
+    engine: Engine
+
+    @property
+    def repo(self) -> Path:
+        return self.root / "repo"
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        kept = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in NOT_ON_A_FRESH_RUNNER and not key.startswith(("PANTS_", "PEX"))
+        }
+        return {
+            **kept,
+            "HOME": str(self.root / "home"),
+            "XDG_CACHE_HOME": str(self.root / "cache"),
+            # The Pants bootstrap (and the lockfiles it derives from the pins): pants-setup restores it.
+            "PANTS_LAUNCHER_CACHE": os.environ.get("PANTS_LAUNCHER_CACHE")
+            or str(machine_cache_root() / "rio-pipelines-pants"),
+            "DOCKER_HOST": self.engine.host,
+            **(extra or {}),
+        }
+
+
+def new_runner(root: Path, engine: Engine) -> Runner:
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "home").mkdir(parents=True)
+    (root / "cache").mkdir()
+    return Runner(root, engine)
+
+
+def checkout(runner: Runner, source: Path, commit: str, base: str) -> None:
+    """The runner's clone of ``source`` at ``commit``, with ``base`` as origin/master (checkout's fetch-depth
+    0 and a pull request's base branch)."""
+    shutil.rmtree(runner.repo, ignore_errors=True)
+    git(source.parent, "clone", "-q", str(source), str(runner.repo))
+    git(runner.repo, "checkout", "-q", commit)
+    git(runner.repo, "update-ref", "refs/remotes/origin/master", base)
+
+
+@contextlib.contextmanager
+def fresh_engine() -> Iterator[Engine]:
+    """An empty engine holding only the OS image (GitHub's runners pull it; here it comes from this
+    machine's engine)."""
+    with throwaway_engine() as engine:
+        engine.load_image_from(OFFLINE_OS_IMAGE)
+        yield engine
+
+
+def pr_contexts(runner: Runner, address: str | None) -> dict[str, Any]:
+    return {
+        "github": {
+            "base_ref": "master",
+            "sha": git(runner.repo, "rev-parse", "HEAD").strip(),
+            "event": {"pull_request": {"number": 1}},
+        },
+        "vars": {"PANTS_REMOTE_CACHE_ADDRESS": address or "", "PANTS_REMOTE_CACHE_INSTANCE": INSTANCE},
+        "secrets": {"PANTS_REMOTE_CACHE_TOKEN": "", "PANTS_REMOTE_CACHE_BASIC_AUTH": ""},
     }
-    env.update(
-        HOME=str(runner / "home"),
-        XDG_CACHE_HOME=str(runner / "cache"),
-        PANTS_LAUNCHER_CACHE=os.environ.get("PANTS_LAUNCHER_CACHE") or f"{cache_root}/rio-pipelines-pants",
-        PANTS_CONFIG_FILES="pants.ci.toml",
-        CI="true",
-    )
-    if address:
-        env.update(
-            PANTS_REMOTE_CACHE_READ="true",
-            PANTS_REMOTE_CACHE_WRITE=str(write).lower(),
-            PANTS_REMOTE_STORE_ADDRESS=address,
-            PANTS_REMOTE_INSTANCE_NAME=INSTANCE,
-        )
-    return env
 
 
-def fresh_runner(runner: Path, source: Path, commit: str) -> Path:
-    shutil.rmtree(runner, ignore_errors=True)
-    (runner / "home").mkdir(parents=True)
-    repo = runner / "repo"
-    git(source.parent, "clone", "-q", str(source), str(repo))
-    git(repo, "checkout", "-q", commit)
-    for derived in ("3rdparty/python/default.lock", "3rdparty/python/default.lock.inputs"):
-        shutil.copy2(source / derived, repo / derived)
-    return repo
+def writing_workflow(runner: Runner) -> Path:
+    """pr-checks.yaml with the remote cache written, as master's builds write it."""
+    document = yaml.safe_load((runner.repo / PR_WORKFLOW).read_text())
+    steps = document["jobs"]["checks"]["steps"]
+    setup = next(step for step in steps if step.get("uses") == "./.github/actions/pants-setup")
+    setup["with"]["remote-cache-write"] = "true"
+    path = runner.root / "pr-checks-writing.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
 
 
-def start_buildgrid(run_dir: Path) -> tuple[str, int]:
+def run_pr_checks(runner: Runner, address: str | None, workflow: Path | None = None) -> JobResult:
+    job = JobRunner(runner.repo, pr_contexts(runner, address), env=runner.env())
+    result = job.run_job(workflow or runner.repo / PR_WORKFLOW, "checks")
+    if not result.ok:
+        sys.exit(f"the PR checks failed in {runner.repo}:\n{result.log()}")
+    return result
+
+
+def stop_pantsd(repo: Path) -> None:
+    pid_file = repo / ".pants.d/pids/pantsd/pid"
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+# --------------------------------------------------------------------------- the cache server
+
+
+@contextlib.contextmanager
+def buildgrid(run_dir: Path) -> Iterator[str]:
+    """A BuildGrid on a free port of 127.0.0.1 (start-buildgrid.sh); its grpc:// address."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "BUILDGRID_RUN_DIR": str(run_dir), "BUILDGRID_PORT": str(port)}
     env["BUILDGRID_INSTANCE"] = INSTANCE
@@ -93,53 +182,171 @@ def start_buildgrid(run_dir: Path) -> tuple[str, int]:
         env["BUILDGRID_VENV"] = str(Path(bgd).parent.parent)
     script = REPO_ROOT / "build-support/ci/start-buildgrid.sh"
     subprocess.run(["bash", str(script)], env=env, check=True, stdout=subprocess.DEVNULL)
-    return f"grpc://127.0.0.1:{port}", int((run_dir / "server.pid").read_text())
+    pid = int((run_dir / "server.pid").read_text())
+    try:
+        yield f"grpc://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+# --------------------------------------------------------------------------- one size
+
+
+@dataclass
+class SizeResult:
+    size: int
+    jobs: dict[str, JobResult] = field(default_factory=dict)
+
+    def wall(self, runner: str) -> float:
+        return sum(step.seconds for step in self.jobs[runner].steps)
+
+
+def progress(label: str, started: float, message: str) -> None:
+    print(f"[{label} +{time.monotonic() - started:5.0f} s] {message}", flush=True)
+
+
+def change_tasks(source: Path, pipeline: str, message: str) -> str:
+    tasks = source / "pipelines" / pipeline / "tasks.py"
+    tasks.write_text(tasks.read_text() + f"\n\n# {message}\n")
+    commit_all(source, message)
+    return git(source, "rev-parse", "HEAD").strip()
+
+
+def measure_size(size: int, work: Path) -> SizeResult:
+    started = time.monotonic()
+    label = f"N={size}"
+    source = work / "source"
+    pipeline = generate(source, size)[0].dir_name
+    generated = git(source, "rev-parse", "HEAD").strip()
+    master = change_tasks(source, pipeline, "master's previous change")
+    pull_request = change_tasks(source, pipeline, "the pull request's change")
+    progress(label, started, f"generated; the pull request changes pipelines/{pipeline}/tasks.py")
+    result = SizeResult(size)
+    with contextlib.ExitStack() as stack:
+        address = stack.enter_context(buildgrid(work / "buildgrid"))
+        engine = stack.enter_context(fresh_engine())
+        runner = new_runner(work / "master", engine)
+        stack.callback(stop_pantsd, runner.repo)
+        checkout(runner, source, master, generated)
+        result.jobs["master"] = run_pr_checks(runner, address, writing_workflow(runner))
+        progress(label, started, f"master (fills the cache): {result.wall('master'):.0f} s")
+        checkout_pull_request(runner, source, pull_request, master)
+        result.jobs["warm"] = run_pr_checks(runner, None)
+        progress(label, started, f"warm: {result.wall('warm'):.0f} s")
+        for name, remote in (("cold", None), ("remote", address)):
+            with fresh_engine() as engine:
+                runner = new_runner(work / name, engine)
+                try:
+                    checkout(runner, source, pull_request, master)
+                    result.jobs[name] = run_pr_checks(runner, remote)
+                finally:
+                    stop_pantsd(runner.repo)
+            shutil.rmtree(runner.root, ignore_errors=True)
+            progress(label, started, f"{name}: {result.wall(name):.0f} s")
+    return result
+
+
+def checkout_pull_request(runner: Runner, source: Path, commit: str, base: str) -> None:
+    """The same clone moved to the pull request (a warm machine keeps its checkout and caches)."""
+    git(runner.repo, "fetch", "-q", str(source), commit)
+    git(runner.repo, "checkout", "-q", commit)
+    git(runner.repo, "update-ref", "refs/remotes/origin/master", base)
+
+
+# --------------------------------------------------------------------------- the full suite
+
+
+def full_suite(work: Path) -> dict[str, float]:
+    """`./pants test ::` on a fresh clone of HEAD, cold (writing the cache) then reading it."""
+    walls: dict[str, float] = {}
+    head = git(REPO_ROOT, "rev-parse", "HEAD").strip()
+    with buildgrid(work / "buildgrid-suite") as address:
+        for name, write in (("cold", "true"), ("remote", "false")):
+            started = time.monotonic()
+            with fresh_engine() as engine:
+                runner = new_runner(work / f"suite-{name}", engine)
+                git(REPO_ROOT, "clone", "-q", str(REPO_ROOT), str(runner.repo))
+                git(runner.repo, "checkout", "-q", head)
+                remote = {
+                    "PANTS_REMOTE_CACHE_READ": str(write == "false").lower(),
+                    "PANTS_REMOTE_CACHE_WRITE": write,
+                    "PANTS_REMOTE_STORE_ADDRESS": address,
+                    "PANTS_REMOTE_INSTANCE_NAME": INSTANCE,
+                }
+                # The services setup-machine.sh started (as on a runner); the cold run fills the cache.
+                services = {
+                    key: value for key, value in os.environ.items() if key.startswith("PIPELINES_TEST_")
+                }
+                env = runner.env({"PANTS_CONFIG_FILES": "pants.ci.toml", "CI": "true", **services, **remote})
+                try:
+                    done = subprocess.run(
+                        ["./pants", "test", "::"], cwd=runner.repo, env=env, capture_output=True, text=True
+                    )
+                finally:
+                    stop_pantsd(runner.repo)
+                if done.returncode != 0:
+                    sys.exit(
+                        f"./pants test :: failed ({name}):\n{done.stdout[-4000:]}\n{done.stderr[-8000:]}"
+                    )
+            walls[name] = time.monotonic() - started
+            shutil.rmtree(runner.root, ignore_errors=True)
+            print(f"[suite] {name}: {walls[name]:.0f} s", flush=True)
+    return walls
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(results: Sequence[SizeResult], suite: Mapping[str, float]) -> None:
+    for result in results:
+        names = list(result.jobs)
+        steps = [step.name for step in result.jobs["cold"].steps if step.seconds >= 0.5]
+        print(f"\nN={result.size}: the PR checks job, seconds per step")
+        print(f"  {'step':60}" + "".join(f"{name:>9}" for name in names))
+        for step_name in steps:
+            cells = []
+            for name in names:
+                seconds = next((s.seconds for s in result.jobs[name].steps if s.name == step_name), None)
+                cells.append(f"{seconds:9.1f}" if seconds is not None else f"{'-':>9}")
+            print(f"  {step_name[:60]:60}" + "".join(cells))
+        print(f"  {'job':60}" + "".join(f"{result.wall(name):9.1f}" for name in names))
+    if suite:
+        print(f"\nfull suite (./pants test ::): cold {suite['cold']:.0f} s, remote {suite['remote']:.0f} s")
+    print(ratios_line(results, suite))
+
+
+def ratios_line(results: Sequence[SizeResult], suite: Mapping[str, float]) -> str:
+    """The issue's RATIOS line: the worst size's ratios, the largest size's wall; ``-`` for a part not run."""
+    remote_warm = max((r.wall("remote") / r.wall("warm") for r in results), default=None)
+    cold_warm = max((r.wall("cold") / r.wall("warm") for r in results), default=None)
+    largest = max(results, key=lambda r: r.size, default=None)
+    return (
+        f"RATIOS: pr remote/warm = {_times(remote_warm)}; pr cold/warm = {_times(cold_warm)}; "
+        f"pr remote wall N={largest.size if largest else 200} = "
+        f"{f'{largest.wall('remote'):.0f}' if largest else '-'} s; "
+        f"full suite remote/cold = {_times(suite['remote'] / suite['cold'] if suite else None)}"
+    )
+
+
+def _times(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size", type=int, default=3, help="number of generated pipelines")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[3, 200], help="numbers of generated pipelines"
+    )
+    parser.add_argument("--no-full-suite", action="store_true", help="skip the full suite's two runs")
     parser.add_argument("--work", type=Path, required=True, help="work directory (outside the repo)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     work: Path = args.work.resolve()
-    source = work / "source"
-    pipeline = generate(source, args.size)[0].dir_name
-    base = git(source, "rev-parse", "HEAD").strip()
-    tasks = source / "pipelines" / pipeline / "tasks.py"
-    tasks.write_text(tasks.read_text() + "\n\n# changed by the pull request\n")
-    commit_all(source, "a pull request")
-
-    (work / "buildgrid").mkdir(parents=True, exist_ok=True)
-    address, pid = start_buildgrid(work / "buildgrid")
-    runner = work / "runner"
-    walls: dict[str, float] = {}
-    try:
-        repo = fresh_runner(runner, source, base)
-        master_env = runner_env(runner, address, write=True)
-        pants(repo, master_env, "--version")
-        walls["master build (fills the cache)"] = pants(repo, master_env, *PR_STEP)
-        print(f"master: {walls['master build (fills the cache)']:.0f} s", flush=True)
-        git(repo, "fetch", "-q", str(source), "HEAD")
-        git(repo, "checkout", "-q", "FETCH_HEAD")
-        walls["warm"] = pants(repo, runner_env(runner, None, write=False), *PR_STEP)
-        print(f"warm: {walls['warm']:.0f} s", flush=True)
-        for name, remote in (("cold", None), ("remote", address)):
-            repo = fresh_runner(runner, source, "HEAD")
-            env = runner_env(runner, remote, write=False)
-            pants(repo, env, "--version")
-            walls[name] = pants(repo, env, *PR_STEP)
-            print(f"{name}: {walls[name]:.0f} s", flush=True)
-    finally:
-        os.kill(pid, signal.SIGTERM)
-
-    print(f"\nN={args.size}, change: pipelines/{pipeline}/tasks.py, step: ./pants {' '.join(PR_STEP)}")
-    for name, wall in walls.items():
-        print(f"  {name:32} {wall:7.1f} s")
-    print(
-        f"RATIOS: pr remote/warm = {walls['remote'] / walls['warm']:.2f}x; "
-        f"pr cold/warm = {walls['cold'] / walls['warm']:.2f}x; "
-        f"pr remote wall N={args.size} = {walls['remote']:.0f} s"
-    )
+    if work == REPO_ROOT or REPO_ROOT in work.parents:
+        parser.error("--work must be outside the working tree")
+    results = [measure_size(size, work / f"n{size}") for size in args.sizes]
+    suite = {} if args.no_full_suite else full_suite(work / "suite")
+    report(results, suite)
     return 0
 
 
