@@ -223,27 +223,31 @@ def measure_size(size: int, work: Path) -> SizeResult:
     pull_request = change_tasks(source, pipeline, "the pull request's change")
     progress(label, started, f"generated; the pull request changes pipelines/{pipeline}/tasks.py")
     result = SizeResult(size)
-    with contextlib.ExitStack() as stack:
-        address = stack.enter_context(buildgrid(work / "buildgrid"))
-        engine = stack.enter_context(fresh_engine())
-        runner = new_runner(work / "master", engine)
-        stack.callback(stop_pantsd, runner.repo)
-        checkout(runner, source, master, generated)
-        result.jobs["master"] = run_pr_checks(runner, address, writing_workflow(runner))
-        progress(label, started, f"master (fills the cache): {result.wall('master'):.0f} s")
-        checkout_pull_request(runner, source, pull_request, master)
-        result.jobs["warm"] = run_pr_checks(runner, None)
-        progress(label, started, f"warm: {result.wall('warm'):.0f} s")
+    # Every runner at the same path: the sandboxes' environment (repository root, HOME, cache root) is in
+    # the cache key, as on GitHub's runners, whose paths never change.
+    root = work / "runner"
+    with buildgrid(work / "buildgrid") as address:
+        with fresh_engine() as engine:
+            runner = new_runner(root, engine)
+            try:
+                checkout(runner, source, master, generated)
+                result.jobs["master"] = run_pr_checks(runner, address, writing_workflow(runner))
+                progress(label, started, f"master (fills the cache): {result.wall('master'):.0f} s")
+                checkout_pull_request(runner, source, pull_request, master)
+                result.jobs["warm"] = run_pr_checks(runner, None)
+                progress(label, started, f"warm: {result.wall('warm'):.0f} s")
+            finally:
+                stop_pantsd(runner.repo)
         for name, remote in (("cold", None), ("remote", address)):
             with fresh_engine() as engine:
-                runner = new_runner(work / name, engine)
+                runner = new_runner(root, engine)
                 try:
                     checkout(runner, source, pull_request, master)
                     result.jobs[name] = run_pr_checks(runner, remote)
                 finally:
                     stop_pantsd(runner.repo)
-            shutil.rmtree(runner.root, ignore_errors=True)
             progress(label, started, f"{name}: {result.wall(name):.0f} s")
+    shutil.rmtree(root, ignore_errors=True)
     return result
 
 
@@ -265,7 +269,7 @@ def full_suite(work: Path) -> dict[str, float]:
         for name, write in (("cold", "true"), ("remote", "false")):
             started = time.monotonic()
             with fresh_engine() as engine:
-                runner = new_runner(work / f"suite-{name}", engine)
+                runner = new_runner(work / "runner", engine)
                 git(REPO_ROOT, "clone", "-q", str(REPO_ROOT), str(runner.repo))
                 git(runner.repo, "checkout", "-q", head)
                 remote = {
@@ -290,7 +294,6 @@ def full_suite(work: Path) -> dict[str, float]:
                         f"./pants test :: failed ({name}):\n{done.stdout[-4000:]}\n{done.stderr[-8000:]}"
                     )
             walls[name] = time.monotonic() - started
-            shutil.rmtree(runner.root, ignore_errors=True)
             print(f"[suite] {name}: {walls[name]:.0f} s", flush=True)
     return walls
 
