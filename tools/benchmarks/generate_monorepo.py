@@ -38,6 +38,7 @@ def fetch_json(url: str, *, timeout_seconds: float, attempts: int, backoff_secon
     engine = create_engine(url)
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.exec_driver_sql("SELECT * FROM registros")]
+
 '''
 TENACITY_USE = """
 import tenacity  # noqa: E402

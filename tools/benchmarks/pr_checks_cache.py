@@ -49,6 +49,7 @@ from repo_testing.workspace import REPO_ROOT, commit_all, git
 
 PR_WORKFLOW = ".github/workflows/pr-checks.yaml"
 INSTANCE = "pipelines"
+CHANGE_MARK = "# changed by "
 OFFLINE_OS_IMAGE = "rio-pipelines/os:trixie-python3.13"
 # What this machine's setup and the outer Pants run set; a fresh runner has none of it.
 NOT_ON_A_FRESH_RUNNER = {
@@ -207,8 +208,11 @@ def progress(label: str, started: float, message: str) -> None:
 
 
 def change_tasks(source: Path, pipeline: str, message: str) -> str:
+    """Commits a change to the pipeline's tasks.py: its last line, a comment after two blank lines (as black
+    leaves it), added or replaced."""
     tasks = source / "pipelines" / pipeline / "tasks.py"
-    tasks.write_text(tasks.read_text() + f"\n\n# {message}\n")
+    body = tasks.read_text().split(f"\n\n\n{CHANGE_MARK}")[0].rstrip("\n")
+    tasks.write_text(f"{body}\n\n\n{CHANGE_MARK}{message}\n")
     commit_all(source, message)
     return git(source, "rev-parse", "HEAD").strip()
 
