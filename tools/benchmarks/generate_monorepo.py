@@ -29,8 +29,10 @@ DB_IMPORT = '''from pipelines.common.db import create_engine, safe_url
 
 
 class SourceError(RuntimeError):
-    def __init__(self, url: str, message: str) -> None:
-        super().__init__(f"{safe_url(url)}: {message}")
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(f"{safe_url(url)}: {problem}")
+        self.url = url
+        self.problem = problem
 
 
 def fetch_json(url: str, *, timeout_seconds: float, attempts: int, backoff_seconds: float) -> Any:
@@ -92,8 +94,14 @@ def render(repo: Path, secretaria: str, pipeline: str, style: str, uses_tenacity
         test_text = flow_test.read_text()
         if HTTP_IMPORT not in test_text:
             raise SystemExit(f"template's flow_test.py no longer imports http as expected: {flow_test}")
-        own = f"from pipelines.{created.name}.tasks import SourceError\n"
-        flow_test.write_text(test_text.replace(HTTP_IMPORT, own))
+        # Into the test's import of the pipeline's tasks, where the import sorter puts it.
+        tasks_import = f"from pipelines.{created.name}.tasks import (\n    RAW_TABLE_DIR,\n"
+        if tasks_import not in test_text:
+            raise SystemExit(
+                f"template's flow_test.py no longer imports RAW_TABLE_DIR as expected: {flow_test}"
+            )
+        test_text = test_text.replace(HTTP_IMPORT, "")
+        flow_test.write_text(test_text.replace(tasks_import, f"{tasks_import}    SourceError,\n"))
     if uses_tenacity:
         text += TENACITY_USE
     tasks.write_text(text)
