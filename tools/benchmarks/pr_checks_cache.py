@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,8 @@ from repo_testing.workspace import REPO_ROOT, commit_all, git
 PR_WORKFLOW = ".github/workflows/pr-checks.yaml"
 INSTANCE = "pipelines"
 CHANGE_MARK = "# changed by "
+# .ci/run's step lines: `==> [<time>, <seconds>s elapsed] <title>`.
+CI_STEP = re.compile(r"^==> \[[0-9:]+, (\d+)s elapsed\] (.*)$", re.MULTILINE)
 OFFLINE_OS_IMAGE = "rio-pipelines/os:trixie-python3.13"
 # What this machine's setup and the outer Pants run set; a fresh runner has none of it.
 NOT_ON_A_FRESH_RUNNER = {
@@ -266,61 +270,78 @@ def checkout_pull_request(runner: Runner, source: Path, commit: str, base: str) 
 
 
 def full_suite(work: Path) -> dict[str, float]:
-    """`./pants test ::` on a fresh clone of HEAD, cold (writing the cache) then reading it."""
+    """``bash .ci/run`` (whose test step is the README's ``./pants test ::``) on a fresh clone of HEAD with
+    an empty cache root, as the developers' guide runs it, cold (writing the remote cache) then on a second
+    fresh clone at the same path that reads it; the wall of each run's test step."""
     walls: dict[str, float] = {}
     head = git(REPO_ROOT, "rev-parse", "HEAD").strip()
     with buildgrid(work / "buildgrid-suite") as address:
         for name, write in (("cold", "true"), ("remote", "false")):
-            started = time.monotonic()
             with fresh_engine() as engine:
                 runner = new_runner(work / "runner", engine)
                 git(REPO_ROOT, "clone", "-q", str(REPO_ROOT), str(runner.repo))
                 git(runner.repo, "checkout", "-q", head)
-                remote = {
+                kept = {
+                    key: value
+                    for key, value in os.environ.items()
+                    if key not in NOT_ON_A_FRESH_RUNNER and not key.startswith(("PANTS_", "PEX"))
+                }
+                env = {
+                    **kept,
+                    "XDG_CACHE_HOME": str(runner.root / "cache"),
+                    "DOCKER_HOST": engine.host,
+                    "CI": "true",
                     "PANTS_REMOTE_CACHE_READ": str(write == "false").lower(),
                     "PANTS_REMOTE_CACHE_WRITE": write,
                     "PANTS_REMOTE_STORE_ADDRESS": address,
                     "PANTS_REMOTE_INSTANCE_NAME": INSTANCE,
                 }
-                # The services setup-machine.sh started (as on a runner); the cold run fills the cache.
-                services = {
-                    key: value for key, value in os.environ.items() if key.startswith("PIPELINES_TEST_")
-                }
-                env = runner.env({"PANTS_CONFIG_FILES": "pants.ci.toml", "CI": "true", **services, **remote})
+                log = work / f"ci-run-{name}.log"
+                started = time.monotonic()
                 try:
-                    done = subprocess.run(
-                        ["./pants", "test", "::"], cwd=runner.repo, env=env, capture_output=True, text=True
-                    )
+                    with log.open("w") as output:
+                        done = subprocess.run(
+                            ["bash", ".ci/run"],
+                            cwd=runner.repo,
+                            env=env,
+                            stdout=output,
+                            stderr=subprocess.STDOUT,
+                        )
                 finally:
                     stop_pantsd(runner.repo)
+                total = time.monotonic() - started
+                text = log.read_text(errors="replace")
                 if done.returncode != 0:
-                    sys.exit(
-                        f"./pants test :: failed ({name}):\n{done.stdout[-4000:]}\n{done.stderr[-8000:]}"
-                    )
-            walls[name] = time.monotonic() - started
-            print(f"[suite] {name}: {walls[name]:.0f} s", flush=True)
+                    sys.exit(f".ci/run failed ({name}, log {log}):\n{text[-8000:]}")
+            walls[name] = ci_test_seconds(text, log)
+            print(f"[suite] {name}: .ci/run {total:.0f} s, its test step {walls[name]:.0f} s", flush=True)
     return walls
+
+
+def ci_test_seconds(log: str, path: Path) -> float:
+    """The wall of .ci/run's test step, from its step lines (the shell's SECONDS there and at the next)."""
+    marks = [(int(seconds), title) for seconds, title in CI_STEP.findall(log)]
+    for (start, title), (end, _) in pairwise(marks):
+        if title.startswith("Tests"):
+            return float(end - start)
+    raise SystemExit(f"no test step in .ci/run's output ({path})")
 
 
 # --------------------------------------------------------------------------- report
 
 
-def report(results: Sequence[SizeResult], suite: Mapping[str, float]) -> None:
-    for result in results:
-        names = list(result.jobs)
-        steps = [step.name for step in result.jobs["cold"].steps if step.seconds >= 0.5]
-        print(f"\nN={result.size}: the PR checks job, seconds per step")
-        print(f"  {'step':60}" + "".join(f"{name:>9}" for name in names))
-        for step_name in steps:
-            cells = []
-            for name in names:
-                seconds = next((s.seconds for s in result.jobs[name].steps if s.name == step_name), None)
-                cells.append(f"{seconds:9.1f}" if seconds is not None else f"{'-':>9}")
-            print(f"  {step_name[:60]:60}" + "".join(cells))
-        print(f"  {'job':60}" + "".join(f"{result.wall(name):9.1f}" for name in names))
-    if suite:
-        print(f"\nfull suite (./pants test ::): cold {suite['cold']:.0f} s, remote {suite['remote']:.0f} s")
-    print(ratios_line(results, suite))
+def size_table(result: SizeResult) -> None:
+    names = list(result.jobs)
+    steps = [step.name for step in result.jobs["cold"].steps if step.seconds >= 0.5]
+    print(f"\nN={result.size}: the PR checks job, seconds per step")
+    print(f"  {'step':60}" + "".join(f"{name:>9}" for name in names))
+    for step_name in steps:
+        cells = []
+        for name in names:
+            seconds = next((s.seconds for s in result.jobs[name].steps if s.name == step_name), None)
+            cells.append(f"{seconds:9.1f}" if seconds is not None else f"{'-':>9}")
+        print(f"  {step_name[:60]:60}" + "".join(cells))
+    print(f"  {'job':60}" + "".join(f"{result.wall(name):9.1f}" for name in names), flush=True)
 
 
 def ratios_line(results: Sequence[SizeResult], suite: Mapping[str, float]) -> str:
@@ -351,9 +372,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     work: Path = args.work.resolve()
     if work == REPO_ROOT or REPO_ROOT in work.parents:
         parser.error("--work must be outside the working tree")
-    results = [measure_size(size, work / f"n{size}") for size in args.sizes]
+    results = []
+    for size in args.sizes:
+        results.append(measure_size(size, work / f"n{size}"))
+        size_table(results[-1])
     suite = {} if args.no_full_suite else full_suite(work / "suite")
-    report(results, suite)
+    if suite:
+        print(
+            f"\nfull suite (.ci/run's test step): cold {suite['cold']:.0f} s, remote {suite['remote']:.0f} s"
+        )
+    print(ratios_line(results, suite))
     return 0
 
 
