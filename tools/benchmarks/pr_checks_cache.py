@@ -18,8 +18,9 @@ but keeps this machine's Pants bootstrap (the launcher's cache, restored by pant
 its Docker engine is a new one (repo_testing/docker_engine.py) given the OS image (GitHub's runners pull it
 from Docker Hub).
 
-The full suite: `./pants test ::` with pants.ci.toml on a fresh clone of this repository's HEAD, with empty
-caches (it fills the remote cache), then on a second fresh clone that reads it.
+The full suite: `bash .ci/run` (its test step is the README's `./pants test ::`) on a fresh clone of this
+repository's HEAD with an empty cache root, writing the remote cache, then on a second fresh clone at the same
+path that reads it; compared by their test steps.
 
 The last line is the RATIOS line of the issue; a part skipped by an option prints `-` in its place.
 """
