@@ -93,6 +93,15 @@ class Runner:
     def repo(self) -> Path:
         return self.root / "repo"
 
+    @property
+    def docker_host(self) -> str:
+        """The engine's socket at a path every runner shares (a link beside the runner's root): DOCKER_HOST is
+        in the tests' environment, hence in their cache keys, and on GitHub it never changes."""
+        link = self.root.parent / "docker.sock"
+        link.unlink(missing_ok=True)
+        link.symlink_to(self.engine.host.removeprefix("unix://"))
+        return f"unix://{link}"
+
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         kept = {
             key: value
@@ -106,7 +115,7 @@ class Runner:
             # The Pants bootstrap (and the lockfiles it derives from the pins): pants-setup restores it.
             "PANTS_LAUNCHER_CACHE": os.environ.get("PANTS_LAUNCHER_CACHE")
             or str(machine_cache_root() / "rio-pipelines-pants"),
-            "DOCKER_HOST": self.engine.host,
+            "DOCKER_HOST": self.docker_host,
             **(extra or {}),
         }
 
@@ -290,7 +299,7 @@ def full_suite(work: Path) -> dict[str, float]:
                 env = {
                     **kept,
                     "XDG_CACHE_HOME": str(runner.root / "cache"),
-                    "DOCKER_HOST": engine.host,
+                    "DOCKER_HOST": runner.docker_host,
                     "CI": "true",
                     "PANTS_REMOTE_CACHE_READ": str(write == "false").lower(),
                     "PANTS_REMOTE_CACHE_WRITE": write,
