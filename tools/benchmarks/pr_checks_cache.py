@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.change_aware import stop_pantsd
 from benchmarks.generate_monorepo import generate
 from repo_testing.deploy_support import free_port
 from repo_testing.docker_engine import Engine, throwaway_engine
@@ -87,29 +88,15 @@ class Runner:
     """One CI runner: its checkout, HOME and cache root, and its Docker engine."""
 
     root: Path
-    engine: Engine
+    docker_host: str  # the engine's socket, at a path every runner shares (new_runner)
 
     @property
     def repo(self) -> Path:
         return self.root / "repo"
 
-    @property
-    def docker_host(self) -> str:
-        """The engine's socket at a path every runner shares (a link beside the runner's root): DOCKER_HOST is
-        in the tests' environment, hence in their cache keys, and on GitHub it never changes."""
-        link = self.root.parent / "docker.sock"
-        link.unlink(missing_ok=True)
-        link.symlink_to(self.engine.host.removeprefix("unix://"))
-        return f"unix://{link}"
-
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        kept = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in NOT_ON_A_FRESH_RUNNER and not key.startswith(("PANTS_", "PEX"))
-        }
         return {
-            **kept,
+            **fresh_runner_environment(),
             "HOME": str(self.root / "home"),
             "XDG_CACHE_HOME": str(self.root / "cache"),
             # The Pants bootstrap (and the lockfiles it derives from the pins): pants-setup restores it.
@@ -120,11 +107,25 @@ class Runner:
         }
 
 
+def fresh_runner_environment() -> dict[str, str]:
+    """This machine's environment without what its setup and the outer Pants run set."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in NOT_ON_A_FRESH_RUNNER and not key.startswith(("PANTS_", "PEX"))
+    }
+
+
 def new_runner(root: Path, engine: Engine) -> Runner:
+    """An empty runner at ``root``. Its engine's socket is linked beside it, at one path for every runner:
+    DOCKER_HOST is in the tests' environment, hence in their cache keys, and on GitHub it never changes."""
     shutil.rmtree(root, ignore_errors=True)
     (root / "home").mkdir(parents=True)
     (root / "cache").mkdir()
-    return Runner(root, engine)
+    link = root.parent / "docker.sock"
+    link.unlink(missing_ok=True)
+    link.symlink_to(engine.host.removeprefix("unix://"))
+    return Runner(root, f"unix://{link}")
 
 
 def checkout(runner: Runner, source: Path, commit: str, base: str) -> None:
@@ -174,12 +175,6 @@ def run_pr_checks(runner: Runner, address: str | None, workflow: Path | None = N
     if not result.ok:
         sys.exit(f"the PR checks failed in {runner.repo}:\n{result.log()}")
     return result
-
-
-def stop_pantsd(repo: Path) -> None:
-    pid_file = repo / ".pants.d/pids/pantsd/pid"
-    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-        os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 # --------------------------------------------------------------------------- the cache server
@@ -291,13 +286,8 @@ def full_suite(work: Path) -> dict[str, float]:
                 runner = new_runner(work / "runner", engine)
                 git(REPO_ROOT, "clone", "-q", str(REPO_ROOT), str(runner.repo))
                 git(runner.repo, "checkout", "-q", head)
-                kept = {
-                    key: value
-                    for key, value in os.environ.items()
-                    if key not in NOT_ON_A_FRESH_RUNNER and not key.startswith(("PANTS_", "PEX"))
-                }
                 env = {
-                    **kept,
+                    **fresh_runner_environment(),
                     "XDG_CACHE_HOME": str(runner.root / "cache"),
                     "DOCKER_HOST": runner.docker_host,
                     "CI": "true",
