@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks import generate_monorepo
-from repo_testing.workspace import REPO_ROOT, commit_all, git
+from repo_testing.workspace import REPO_ROOT, commit_all, git, stop_pantsd
 
 # `list` needs no lockfile: a pin change must not trigger a lockfile derivation in the query.
 NO_LOCKFILE = {"PANTS_LAUNCHER_SKIP_LOCKFILE": "1"}
@@ -251,12 +251,6 @@ def path_filters(repo: Path, base: str, known: set[str]) -> set[str]:
         for name in known
         if any(p.startswith(f"pipelines/{name}/") for p in changed_paths(repo, base, "HEAD"))
     }
-
-
-def stop_pantsd(repo: Path) -> None:
-    for pid_file in (repo / ".pids").glob("**/pantsd/pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 def measure_queries(repo: Path, base: str, branches: dict[str, Scenario], result: SizeResult) -> None:

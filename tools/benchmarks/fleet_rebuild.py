@@ -50,7 +50,7 @@ from pipelines.common.naming import PipelineName
 from benchmarks import change_aware, deploy_phases, fleet_blobs, generate_monorepo, runner_services
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
 from repo_testing.registry import RegistryUnavailable
-from repo_testing.workspace import REPO_ROOT, commit_all
+from repo_testing.workspace import REPO_ROOT, commit_all, stop_pantsd
 
 CASES = ("base", "prefect")
 DISK_SAMPLE_S = 5.0
@@ -286,7 +286,7 @@ def measure_size(
         services = runner_services.runner_services(stack, root, repo, os_image)
         caches = runner_services.restore_caches(stack, root / "caches", keep_caches)
         checkout = root / "checkout"
-        stack.callback(change_aware.stop_pantsd, checkout)
+        stack.callback(stop_pantsd, checkout)
         progress(
             size, started, f"registry {services.registry} (relay :{services.relay.port}), caches restored"
         )

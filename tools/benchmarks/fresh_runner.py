@@ -49,7 +49,7 @@ from pipelines.common.naming import PipelineName
 from benchmarks import change_aware, deploy_phases, generate_monorepo, restored_caches, runner_services
 from repo_testing.docker_engine import EngineError, throwaway_engine
 from repo_testing.registry import RegistryUnavailable
-from repo_testing.workspace import REPO_ROOT, commit_all
+from repo_testing.workspace import REPO_ROOT, commit_all, stop_pantsd
 
 REAL_PIPELINE = "rj_smtr__gps_brt"
 
@@ -236,7 +236,7 @@ def measure_size(
         # Every runner checks the repository out at the same path ($GITHUB_WORKSPACE): Pants's cache keys
         # may hold paths, so the previous runner and the fresh one use the same checkout path and caches.
         checkout = root / "checkout"
-        stack.callback(change_aware.stop_pantsd, checkout)
+        stack.callback(stop_pantsd, checkout)
         # The previous deploy, by a runner that deployed before: a push like the measured ones
         # (`--changed-since`), with this machine's engine, so the caches it leaves hold what CI's would (the
         # plan's dependency inference over every pipeline, the pexes, the tool).
@@ -252,7 +252,7 @@ def measure_size(
             ["--changed-since", "HEAD~1"],
             None,
         )
-        change_aware.stop_pantsd(checkout)
+        stop_pantsd(checkout)
         progress(
             size, started, f"previous deploy (not measured) {result.seed.wall:.1f} s, tag {result.seed.tag}"
         )

@@ -44,12 +44,11 @@ from typing import Any
 
 import yaml
 
-from benchmarks.change_aware import stop_pantsd
 from benchmarks.generate_monorepo import generate
 from repo_testing.deploy_support import free_port
 from repo_testing.docker_engine import Engine, throwaway_engine
 from repo_testing.workflow_runner import JobResult, JobRunner
-from repo_testing.workspace import REPO_ROOT, commit_all, git
+from repo_testing.workspace import REPO_ROOT, commit_all, git, stop_pantsd
 
 PR_WORKFLOW = ".github/workflows/pr-checks.yaml"
 INSTANCE = "pipelines"

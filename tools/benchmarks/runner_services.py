@@ -36,7 +36,7 @@ from pipelines.common.naming import WORK_POOLS
 # isort: split
 from benchmarks import byte_counting_relay, change_aware, deploy_phases, restored_caches
 from repo_testing.registry import blobs, local_registry
-from repo_testing.workspace import REPO_ROOT, git
+from repo_testing.workspace import REPO_ROOT, git, stop_pantsd
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 REGISTRY_NAMESPACE = "rio"
@@ -214,7 +214,7 @@ def run_deploy(
     run = deploy_phases.run_timed(
         [*change_aware.DEPLOY, "--environment", "staging", *deploy_args], repo, env, log, DEPLOY_TIMEOUT_S
     )
-    change_aware.stop_pantsd(repo)  # none should be left; a killed launcher would leave its daemon
+    stop_pantsd(repo)  # none should be left; a killed launcher would leave its daemon
     if run.returncode != 0:
         tail = "\n".join(run.output.splitlines()[-30:])
         raise deploy_phases.DeployFailed(

@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 from interpreters import find_python
 
+from repo_testing.workspace import stop_pantsd
+
 STAND_INS = {"actions/checkout", "actions/cache", "actions/setup-python"}
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _REFERENCE = re.compile(r"(?<!['\w.])([a-z_]+(?:\.[A-Za-z0-9_-]+)+)")
@@ -192,7 +194,11 @@ class JobRunner:
         scope: dict[str, Any] = {**self.contexts, "steps": {}}
         base_env = {**document.get("env", {}), **definition.get("env", {})}
         env = {**self.env, **{k: self.render(str(v), scope) for k, v in base_env.items()}}
-        self._run_steps(definition["steps"], scope, env, result, prefix="")
+        try:
+            self._run_steps(definition["steps"], scope, env, result, prefix="")
+        finally:
+            # GitHub's runner ends a job's leftover processes: a daemon a step started does not outlive it.
+            stop_pantsd(self.repo)
         result.outputs = {
             step_id: dict(values["outputs"])
             for step_id, values in scope["steps"].items()

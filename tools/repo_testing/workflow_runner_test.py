@@ -3,6 +3,7 @@ the refusals (an unknown marketplace action, a context not given, a failing step
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,28 @@ def test_a_failing_step_stops_the_job(repo: Path) -> None:
     result = JobRunner(repo, {"vars": {"WHO": "rio"}}).run_job(repo / "w.yaml", "j")
     assert not result.ok
     assert result.steps[-1].name == "step 1" and result.steps[-1].returncode == 1
+
+
+def test_a_daemon_a_step_started_does_not_outlive_the_job(repo: Path) -> None:
+    (repo / "daemon.yaml").write_text(
+        """
+on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          mkdir -p .pids/abc/pantsd
+          setsid sleep 300 >/dev/null 2>&1 &
+          echo $! >.pids/abc/pantsd/pid
+"""
+    )
+    result = JobRunner(repo, {}).run_job(repo / "daemon.yaml", "j")
+
+    assert result.ok, result.log()
+    pid = int((repo / ".pids/abc/pantsd/pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_a_context_not_given_or_an_unknown_action_is_refused(repo: Path) -> None:
