@@ -168,11 +168,13 @@ def writing_workflow(runner: Runner) -> Path:
     return path
 
 
-def run_pr_checks(runner: Runner, address: str | None, workflow: Path | None = None) -> JobResult:
+def run_pr_checks(runner: Runner, address: str | None, log: Path, workflow: Path | None = None) -> JobResult:
+    """The job on ``runner``; its steps' output kept in ``log`` (where a step's time went)."""
     job = JobRunner(runner.repo, pr_contexts(runner, address), env=runner.env())
     result = job.run_job(workflow or runner.repo / PR_WORKFLOW, "checks")
+    log.write_text(result.log())
     if not result.ok:
-        sys.exit(f"the PR checks failed in {runner.repo}:\n{result.log()}")
+        sys.exit(f"the PR checks failed in {runner.repo} (log {log}):\n{result.log()[-8000:]}")
     return result
 
 
@@ -243,10 +245,12 @@ def measure_size(size: int, work: Path) -> SizeResult:
             runner = new_runner(root, engine)
             try:
                 checkout(runner, source, master, generated)
-                result.jobs["master"] = run_pr_checks(runner, address, writing_workflow(runner))
+                result.jobs["master"] = run_pr_checks(
+                    runner, address, work / "master.log", writing_workflow(runner)
+                )
                 progress(label, started, f"master (fills the cache): {result.wall('master'):.0f} s")
                 checkout_pull_request(runner, source, pull_request, master)
-                result.jobs["warm"] = run_pr_checks(runner, None)
+                result.jobs["warm"] = run_pr_checks(runner, None, work / "warm.log")
                 progress(label, started, f"warm: {result.wall('warm'):.0f} s")
             finally:
                 stop_pantsd(runner.repo)
@@ -255,7 +259,7 @@ def measure_size(size: int, work: Path) -> SizeResult:
                 runner = new_runner(root, engine)
                 try:
                     checkout(runner, source, pull_request, master)
-                    result.jobs[name] = run_pr_checks(runner, remote)
+                    result.jobs[name] = run_pr_checks(runner, remote, work / f"{name}.log")
                 finally:
                     stop_pantsd(runner.repo)
             progress(label, started, f"{name}: {result.wall(name):.0f} s")
