@@ -78,8 +78,7 @@ def test_a_failing_step_stops_the_job(repo: Path) -> None:
 
 
 def test_a_daemon_a_step_started_does_not_outlive_the_job(repo: Path) -> None:
-    (repo / "daemon.yaml").write_text(
-        """
+    (repo / "daemon.yaml").write_text("""
 on: push
 jobs:
   j:
@@ -89,8 +88,7 @@ jobs:
           mkdir -p .pids/abc/pantsd
           setsid sleep 300 >/dev/null 2>&1 &
           echo $! >.pids/abc/pantsd/pid
-"""
-    )
+""")
     result = JobRunner(repo, {}).run_job(repo / "daemon.yaml", "j")
 
     assert result.ok, result.log()
