@@ -47,7 +47,7 @@ def private_daemon(repo: Path) -> Iterator[None]:
         yield
     finally:
         _daemon_dir.reset(token)
-        _stop_daemon(directory)
+        stop_daemons(directory)
 
 
 def shared_daemon_dir(repo: Path) -> Path | None:
@@ -56,8 +56,10 @@ def shared_daemon_dir(repo: Path) -> Path | None:
     return repo / value if value else None
 
 
-def _stop_daemon(directory: Path) -> None:
-    pids = [int(pid_file.read_text().strip() or 0) for pid_file in directory.glob("*/pantsd/pid")]
+def stop_daemons(directory: Path) -> None:
+    """Stops every pantsd whose subprocess dir is under ``directory`` (TERM, then KILL after a timeout) and
+    removes ``directory``."""
+    pids = [int(pid_file.read_text().strip() or 0) for pid_file in directory.glob("**/pantsd/pid")]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(pid, signal.SIGTERM)

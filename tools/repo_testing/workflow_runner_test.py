@@ -84,15 +84,17 @@ jobs:
   j:
     runs-on: ubuntu-latest
     steps:
-      - run: |
+      - id: daemon
+        run: |
           mkdir -p .pids/abc/pantsd
           setsid sleep 300 >/dev/null 2>&1 &
           echo $! >.pids/abc/pantsd/pid
+          echo "pid=$!" >>"$GITHUB_OUTPUT"
 """)
     result = JobRunner(repo, {}).run_job(repo / "daemon.yaml", "j")
 
     assert result.ok, result.log()
-    pid = int((repo / ".pids/abc/pantsd/pid").read_text())
+    pid = int(result.outputs["daemon"]["pid"])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
+from pipeline_platform.pants import stop_daemons
 from pipeline_platform.repo_root import find_repo_root
 
 REPO_ROOT = find_repo_root(Path(__file__))
@@ -58,25 +56,6 @@ def pants(repo: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     )
 
 
-def stop_pantsd(repo: Path, timeout: float = 30) -> None:
-    """Stops every pantsd started in `repo` (any subprocess dir under `.pids`) and waits for them to exit."""
-    pids = []
-    for pid_file in (repo / ".pids").glob("**/pantsd/pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            pid = int(pid_file.read_text().strip())
-            os.kill(pid, signal.SIGTERM)
-            pids.append(pid)
-    deadline = time.monotonic() + timeout
-    for pid in pids:
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def stop_pantsd(repo: Path) -> None:
+    """Stops every pantsd started in ``repo`` (any subprocess dir under ``.pids``), waiting for each."""
+    stop_daemons(repo / ".pids")
