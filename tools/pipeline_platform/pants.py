@@ -59,9 +59,11 @@ def shared_daemon_dir(repo: Path) -> Path | None:
 def stop_daemons(directory: Path) -> None:
     """Stops every pantsd whose subprocess dir is under ``directory`` (TERM, then KILL after a timeout) and
     removes ``directory``."""
-    pids = [int(pid_file.read_text().strip() or 0) for pid_file in directory.glob("**/pantsd/pid")]
+    # A pid file being written may be empty: never pid 0 (os.kill(0) signals our own process group).
+    texts = [pid_file.read_text().strip() for pid_file in directory.glob("**/pantsd/pid")]
+    pids = [int(text) for text in texts if text.isdigit() and int(text) > 0]
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, ValueError):
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + DAEMON_STOP_TIMEOUT_S
     for pid in pids:
