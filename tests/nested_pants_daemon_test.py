@@ -1,5 +1,6 @@
 """The deploy tool's nested Pants runs share one private daemon that dies with the block that started it; the
-launcher (deploy_prefect_flows.sh) runs a whole deploy on one daemon of its own."""
+launcher (run_tool.sh) runs a whole deploy on one daemon of its own, or on its caller's (a CI job's), which it
+leaves running."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_platform.pants import DAEMON_DIR_ENV, private_daemon, run_pants
+from pipeline_platform.pants import DAEMON_DIR_ENV, private_daemon, run_pants, stop_daemons
 from repo_testing.workspace import copy_repo
 
 # `list`/`peek` need no lockfile; skipping its derivation keeps the test to Pants's own start-up.
@@ -53,7 +54,7 @@ def test_runs_in_the_block_share_one_daemon_that_stops_with_it(repo: Path) -> No
     assert not list((repo / ".pids").glob("nested-*")), "the private daemon's directory was left behind"
 
 
-def test_a_launchers_daemon_serves_runs_outside_the_block_and_the_block_stops_it(
+def test_a_launchers_daemon_serves_runs_in_and_outside_the_block_and_outlives_it(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = repo / ".pids" / "deploy-test"
@@ -66,16 +67,14 @@ def test_a_launchers_daemon_serves_runs_outside_the_block_and_the_block_stops_it
             run_pants(repo, "peek", "pipelines/common/naming.py", env=NO_LOCKFILE)
             second = sorted(directory.glob("*/pantsd/pid"))
             assert not list((repo / ".pids").glob("nested-*")), "the block started a daemon of its own"
+        still_running = [pid for pid in pids if alive(pid)]
     finally:
-        if directory.exists():  # the test failed before the block ended: stop the daemon anyway
-            with private_daemon(repo):
-                pass
         monkeypatch.delenv(DAEMON_DIR_ENV)
+        stop_daemons(directory)  # its owner's part, here the test's
 
     assert len(first) == 1, f"expected the run to start the daemon in {directory}, found {first}"
     assert second == first, "the run in the block did not reuse the launcher's daemon"
-    assert not directory.exists(), "the block left the launcher's daemon directory behind"
-    assert not any(alive(pid) for pid in pids), f"pantsd {pids} outlived the block"
+    assert still_running == pids, f"the block stopped the daemon it did not start ({pids})"
 
 
 def test_runs_outside_the_block_start_no_daemon(repo: Path) -> None:
@@ -134,7 +133,52 @@ def test_the_launcher_runs_a_deploy_on_one_daemon_and_leaves_none(repo: Path) ->
     pids = set(seen.values())
     assert len(pids) == 1, f"expected exactly one pantsd for the deploy, saw {seen}"
     (pid_file,) = seen
-    assert pid_file.parent.parent.parent.name.startswith("deploy-"), f"{pid_file}: not the launcher's daemon"
+    assert pid_file.parent.parent.parent.name.startswith(
+        "deploy_prefect_flows-"
+    ), f"{pid_file}: not the launcher's"
     (pid,) = pids
     assert not alive(pid), f"pantsd {pid} outlived the deploy"
     assert not list((repo / ".pids").glob("**/pantsd/pid")), "a daemon's directory was left behind"
+
+
+def test_the_launcher_runs_a_tool_on_its_callers_daemon_and_leaves_it_running(repo: Path) -> None:
+    """A CI job's steps share one daemon (Pants's default subprocess dir): the graph step runs on it."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PEX", "PIPELINES_DEPLOY_")) and key not in {"PYTHONPATH", DAEMON_DIR_ENV}
+    }
+    try:
+        # An earlier step of the job: `./pants` with the daemon on, in its default directory.
+        subprocess.run(
+            ["./pants", "--pantsd", "list", "pipelines/common:"],
+            cwd=repo,
+            env={**env, **NO_LOCKFILE},
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        job_daemons = [int(pid.read_text().strip()) for pid in (repo / ".pids").glob("*/pantsd/pid")]
+        assert len(job_daemons) == 1, f"expected the job's one daemon, found {job_daemons}"
+        job_daemon = job_daemons[0]
+        result = subprocess.run(
+            [str(repo / "tools/run_tool.sh"), "affected_pipelines", "--files", "pipelines/common/lake.py"],
+            cwd=repo,
+            env={**env, DAEMON_DIR_ENV: ".pids"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=500,
+        )
+        daemons = [int(pid.read_text().strip()) for pid in (repo / ".pids").glob("**/pantsd/pid")]
+        running = alive(job_daemon)
+    finally:
+        stop_daemons(repo / ".pids")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "rj_smtr__gps_brt" in output, output[-4000:]
+    assert daemons == [
+        job_daemon
+    ], f"the tool started another daemon besides the job's {job_daemon}: {daemons}"
+    assert running, "the launcher stopped its caller's daemon"

@@ -195,7 +195,7 @@ DOCKER_BUILD = re.compile(r"^Building docker image (\S+)")
 LOCKFILE_RESOLVE = re.compile(r"^Generate lockfile")
 DERIVING = r"Deriving .* from the committed pins"  # ./pants, before it generates the lockfile
 # deploy_prefect_flows.sh's `./pants package` of the tool's requirements: after it, the tool's pex starts.
-LAUNCHER_PACKAGED = r"Wrote dist/\.github\.scripts/deploy-tool-deps\.pex"
+LAUNCHER_PACKAGED = r"Wrote dist/tools/deploy-tool-deps\.pex"
 # Sub-phases of the images step, inside the tool's "Images done in x s".
 IMAGE_PHASES = ("pex", "base_build", "pipeline_build", "push", "images_other")
 

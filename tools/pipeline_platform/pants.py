@@ -18,8 +18,8 @@ from typing import Any
 
 # Set inside `private_daemon`: the subprocess dir of the daemon that nested runs share.
 _daemon_dir: ContextVar[Path | None] = ContextVar("private_pants_daemon", default=None)
-# Set by deploy_prefect_flows.sh: the subprocess dir of the daemon it started (its `package` of the tool), so
-# that every nested run of the deploy, the plan's included, goes through that one daemon.
+# Set by run_tool.sh: the subprocess dir of the daemon its `package` of the tool started or found, so that
+# every nested run of the tool, the plan's included, goes through that one daemon.
 DAEMON_DIR_ENV = "PIPELINES_PANTSD_DIR"
 DAEMON_STOP_TIMEOUT_S = 15.0
 
@@ -30,7 +30,7 @@ class PantsError(RuntimeError):
 
 @contextlib.contextmanager
 def private_daemon(repo: Path) -> Iterator[None]:
-    """Nested Pants runs inside this block share one pantsd of their own, stopped when the block ends.
+    """Nested Pants runs inside this block share one pantsd, stopped when the block ends if it started it.
 
     A deploy runs Pants twice (the plan, then the images): with one daemon they pay Pants's start-up (its
     rule graph) and the walk of the whole target graph once, not per run. The daemon is private (its own
@@ -38,16 +38,19 @@ def private_daemon(repo: Path) -> Iterator[None]:
     a nested run that asks for that one waits 60 s and fails. It lives only as long as the block, so
     nothing it memoized (docker builds included) outlives the commit being deployed.
 
-    Under ``deploy_prefect_flows.sh`` (``$PIPELINES_PANTSD_DIR`` set) the block uses the launcher's daemon
-    instead of starting another, and still stops it at the end: it was started for this deploy only.
+    Under ``run_tool.sh`` (``$PIPELINES_PANTSD_DIR`` set) the block uses that daemon instead of starting
+    another, and leaves it to its owner: the launcher stops its own when the tool ends; a CI job's daemon,
+    shared by its steps, ends with the job.
     """
-    directory = shared_daemon_dir(repo) or repo / ".pids" / f"nested-{os.getpid()}"
+    shared = shared_daemon_dir(repo)
+    directory = shared or repo / ".pids" / f"nested-{os.getpid()}"
     token = _daemon_dir.set(directory)
     try:
         yield
     finally:
         _daemon_dir.reset(token)
-        stop_daemons(directory)
+        if shared is None:
+            stop_daemons(directory)
 
 
 def shared_daemon_dir(repo: Path) -> Path | None:

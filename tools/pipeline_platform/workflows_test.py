@@ -21,6 +21,8 @@ ACTIONS = sorted((GITHUB / "actions").glob("**/action.yaml"))
 PANTS_RUN_DEPLOY = "./pants run tools/deploy_prefect_flows.py"
 # What the deploy workflows run: the same tool with one Pants start (deploy_prefect_flows.sh, docs/deploy.md).
 LAUNCHER = "tools/deploy_prefect_flows.sh"
+# Any platform tool with one Pants start (the deploy launcher is this with the deploy tool).
+TOOL_LAUNCHER = "tools/run_tool.sh"
 PANTS_SETUP = GITHUB / "actions" / "pants-setup" / "action.yaml"
 # Pants's local store, where the fresh-runner benchmark also restores it (tools/benchmarks).
 LOCAL_STORE = "~/.cache/pants/lmdb_store"
@@ -214,15 +216,24 @@ def test_pr_checks_scope_lint_tests_and_images_with_pants() -> None:
     ):
         assert not full_run.match(scoped), scoped
     runs = " ".join(str(step.get("run", "")) for step in steps(workflow))
-    assert "--dry-run" in runs and "affected_pipelines.py" in runs
+    assert "--dry-run" in runs and "affected_pipelines" in runs
     plan = next(step for step in steps(workflow) if "--dry-run" in str(step.get("run", "")))
+    graph = next(step for step in steps(workflow) if "affected_pipelines" in str(step.get("run", "")))
     assert str(plan["run"]).startswith(LAUNCHER + " ")
+    assert str(graph["run"]).startswith(TOOL_LAUNCHER + " affected_pipelines ")
+    # Both on the daemon the job's earlier steps started (PANTS_PANTSD in the job, Pants's default dir).
+    assert workflow["jobs"]["checks"]["env"]["PANTS_PANTSD"] == "true"
+    for step in (plan, graph):
+        assert step["env"]["PIPELINES_PANTSD_DIR"] == ".pids", step["name"]
+    for config in ("pants.toml", "pants.ci.toml"):
+        assert "pants_subprocessdir" not in (GITHUB.parent / config).read_text(), config
 
 
-def test_the_launcher_exists_and_runs_the_tools_pex() -> None:
-    launcher = GITHUB.parent / LAUNCHER
-    assert os.access(launcher, os.X_OK), f"{launcher} is not executable"
-    text = launcher.read_text()
+def test_the_launchers_exist_and_run_the_tools_pex() -> None:
+    for launcher in (GITHUB.parent / LAUNCHER, GITHUB.parent / TOOL_LAUNCHER):
+        assert os.access(launcher, os.X_OK), f"{launcher} is not executable"
+    assert TOOL_LAUNCHER.split("/")[-1] in (GITHUB.parent / LAUNCHER).read_text()
+    text = (GITHUB.parent / TOOL_LAUNCHER).read_text()
     assert "tools:deploy-tool-deps" in text and "PIPELINES_PANTSD_DIR" in text
 
 
