@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ USER_FILES = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
 PEX_INTERNALS = frozenset({"__main__.py", "__pex__", "PEX-INFO"})
 
 
-def run_pex_venv(pex: Path, scope: str, destination: Path) -> None:
+def run_pex_venv(pex: Path, scope: str, destination: Path, *, compile_all: bool = True) -> None:
     env = {
         **os.environ,
         "PEX_TOOLS": "1",
@@ -41,7 +42,8 @@ def run_pex_venv(pex: Path, scope: str, destination: Path) -> None:
         # Hash-based .pyc files: the same sources compile to the same bytes.
         "SOURCE_DATE_EPOCH": "0",
     }
-    command = [sys.executable, str(pex), "venv", f"--scope={scope}", "--compile", str(destination)]
+    compile_flag = ["--compile"] if compile_all else []
+    command = [sys.executable, str(pex), "venv", f"--scope={scope}", *compile_flag, str(destination)]
     subprocess.run(command, env=env, check=True)
 
 
@@ -145,6 +147,19 @@ def compiled(source: Path) -> list[Path]:
     return sorted((source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"))
 
 
+def compile_hash_based(source: Path) -> None:
+    """The .pyc `pex venv --compile` writes beside ``source`` (hash-based); none for a file that does not
+    compile, which Python then reports at import, as it would without the .pyc."""
+    if source.suffix != ".py":
+        return
+    try:
+        py_compile.compile(
+            str(source), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+        )
+    except py_compile.PyCompileError:
+        pass
+
+
 def copy_into(layer: Path, path: Path) -> None:
     if path.is_relative_to(VENV) and (path.is_file() or path.is_symlink()):
         target = layer / path.relative_to("/")
@@ -161,14 +176,17 @@ def deps(pex: Path, out: Path) -> None:
     # Built at the base venv's own path (scripts and .pyc files record it): this throwaway stage deletes the
     # base venv first (overlayfs cannot rename a lower layer's directory).
     shutil.rmtree(VENV)
-    run_pex_venv(pex, "deps", VENV)
+    # Compiled here only for what the layer keeps: most of the venv is the base's, dropped below.
+    run_pex_venv(pex, "deps", VENV, compile_all=False)
     layer = out / "deps"
     for dist_info in sorted(site_packages(VENV).glob("*.dist-info")):
         if dist_info.name in base_packages:
             continue
         for installed in recorded_files(dist_info):
-            for path in (installed, *compiled(installed)):
-                copy_into(layer, Path(os.path.normpath(path)))
+            source = Path(os.path.normpath(installed))
+            compile_hash_based(source)
+            for path in (source, *compiled(source)):
+                copy_into(layer, path)
     if (layer / VENV.relative_to("/")).exists():
         for directory in sorted((layer / VENV.relative_to("/")).rglob("*")):
             if directory.is_dir():
