@@ -27,6 +27,7 @@ from pathlib import Path
 VENV = Path("/opt/venv")
 WORKDIR = Path("/opt/prefect")
 TOOLS = Path("/opt/image-tools")
+PEX_ROOT = Path("/tmp/pex-root")
 USER, UID = "prefect", 1000
 # Files of /etc that groupadd/useradd write (the backups they leave, `passwd-` etc., are not copied).
 USER_FILES = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
@@ -38,7 +39,7 @@ def run_pex_venv(pex: Path, scope: str, destination: Path, *, compile_all: bool 
     env = {
         **os.environ,
         "PEX_TOOLS": "1",
-        "PEX_ROOT": "/tmp/pex-root",
+        "PEX_ROOT": str(PEX_ROOT),
         # Hash-based .pyc files: the same sources compile to the same bytes.
         "SOURCE_DATE_EPOCH": "0",
     }
@@ -128,6 +129,7 @@ def base(pex: Path, out: Path) -> None:
     place(VENV, out / "venv", VENV)
     for layer in ("users", "tools", "venv"):
         normalize(out / layer)
+    shutil.rmtree(PEX_ROOT, ignore_errors=True)
 
 
 def site_packages(venv: Path) -> Path:
@@ -194,6 +196,10 @@ def deps(pex: Path, out: Path) -> None:
         mirror_parents(layer, site_packages(VENV) / "x")
     layer.mkdir(parents=True, exist_ok=True)
     normalize(layer)
+    # The stage's own layer then holds the layer directory only: the engine keeps that stage after the build
+    # (an untagged image per pipeline), so what the next step does not need is not left in it.
+    shutil.rmtree(VENV)
+    shutil.rmtree(PEX_ROOT, ignore_errors=True)
 
 
 def srcs(pex: Path, out: Path) -> None:
