@@ -221,11 +221,33 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         deps_image = inspect_image(f"{deps}:{deps_inputs_tag}")
         assert not image_exists(f"{deps}:{next_tag}")
         base_layers = base["RootFS"]["Layers"]
-        deps_layers = deps_image["RootFS"]["Layers"]
-        assert deps_layers[: len(base_layers)] == base_layers
-        # A code-only change adds exactly one layer to the published deps image: the sources.
+        # The deps image is the requirements' layer alone; the image is the base, that layer, the sources.
+        [deps_layer] = deps_image["RootFS"]["Layers"]
         layers = image["RootFS"]["Layers"]
-        assert layers[:-1] == deps_layers, layers
+        assert layers[:-1] == [*base_layers, deps_layer], layers
+
+        # A base change that leaves its file system as it was (a label): the base is rebuilt and published
+        # under its new inputs, and the deps image, looked up by the base's layers, is reused, not rebuilt.
+        dockerfile = repo / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text() + '\nLABEL org.prefeitura.rio.test="a label only"\n')
+        commit_all(repo, "a label on the base")
+        label_tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+        built += [
+            f"{registry}/rio/rj-smtr--gps-brt:{label_tag}",
+            f"{registry}/rio/rio-pipelines-base:{label_tag}",
+        ]
+        result = run_script("deploy", repo, "--environment", "prod", "--changed-since", "HEAD~1", env=env)
+
+        assert result.returncode == 0, output(result)
+        assert "//:base is built (reproducible) and published" in result.stdout, output(result)
+        base_inputs_tags = httpx.get(base_tags).json()["tags"]
+        assert len(base_inputs_tags) == 2 and inputs_tag in base_inputs_tags
+        built += [f"{registry}/rio/rio-pipelines-base:{name}" for name in base_inputs_tags]
+        assert "Deps images: 1 of 1 published for these inputs, reused" in result.stdout, output(result)
+        assert httpx.get(deps_tags).json()["tags"] == [deps_inputs_tag]
+        relabeled = inspect_image(f"{registry}/rio/rj-smtr--gps-brt:{label_tag}")
+        assert relabeled["RootFS"]["Layers"][:-1] == [*base_layers, deps_layer]
+        assert relabeled["Config"]["Labels"]["org.prefeitura.rio.test"] == "a label only"
     finally:
         remove_images(*built)
 

@@ -14,12 +14,13 @@ def _deps_build_arg(name):
 
 
 def _deps_image_instructions(name):
-    """//:base plus the distributions the base venv lacks (one layer, from the deps pex).
+    """The distributions the base venv lacks, as one layer on nothing (`FROM scratch`), from the deps pex.
 
     The layer is made by image_layers.py inside the build (file times 0, fixed owners), so unchanged
-    requirements give the same digest on any engine. Its only inputs are the base and the deps pex: a code
-    change never rebuilds it, and the deploy reuses a published one (pipeline_platform/published.py) instead
-    of building it.
+    requirements give the same digest on any engine. Its only inputs are the base's file system and the deps
+    pex: a code change never rebuilds it, nor does a base change that leaves the base's layers (a label), and
+    the deploy reuses a published one (pipeline_platform/published.py) instead of building it. Holding no base,
+    it is copied onto whichever base the pipeline image is built on, where it gives the same layer digest.
     """
     return [
         "ARG BASE_IMAGE=//:base",
@@ -28,22 +29,25 @@ def _deps_image_instructions(name):
         f"COPY pipelines.{name}/deps-pex.pex /tmp/deps.pex",
         # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
         f"{_LAYER_TOOL} deps /tmp/deps.pex /layers",
-        "FROM $BASE_IMAGE",
+        "FROM scratch",
         "COPY --from=deps /layers/deps/ /",
     ]
 
 
 def _standard_image_instructions(name):
-    """The image recipe of every pipeline: its deps image plus the sources (one layer, from the srcs pex)."""
+    """The image recipe of every pipeline: the base, its deps layer (from :deps-image) and its sources (one
+    layer, from the srcs pex)."""
     deps = _deps_build_arg(name)
     return [
         "ARG BASE_IMAGE=//:base",
         f"ARG {deps}=:deps-image",
+        f"FROM ${deps} AS deps",
         "FROM $BASE_IMAGE AS srcs",
         *_ROOT_STAGE,
         f"COPY pipelines.{name}/pex.pex /tmp/pipeline.pex",
         f"{_LAYER_TOOL} srcs /tmp/pipeline.pex /layers",
-        f"FROM ${deps}",
+        "FROM $BASE_IMAGE",
+        "COPY --from=deps / /",
         "COPY --from=srcs /layers/srcs/ /",
         "ENV PYTHONPATH=/opt/prefect",
         f'CMD ["python", "-m", "pipelines.{name}.flow"]',
@@ -63,8 +67,10 @@ def prefect_pipeline(resource_globs=(), **kwargs):
                        sources layer comes from it)
       :deps-pex        the requirements without the sources (the image's deps layer: unchanged by a code
                        change)
-      :deps-image      //:base plus the requirements' layer (above); the deploy publishes it by inputs
-      :standard-image  the recipe every pipeline shares (above): the deps image plus the sources; never pushed
+      :deps-image      the requirements' layer alone, made on //:base (above); the deploy publishes it by
+                       inputs
+      :standard-image  the recipe every pipeline shares (above): //:base, the deps layer and the sources;
+                       never pushed
       :image           the pipeline's Dockerfile: `FROM` the standard image, plus the pipeline's own lines
     Keyword arguments are passed to the docker_image :image (e.g. extra `image_tags`).
     """

@@ -193,20 +193,26 @@ def _build(
     if replaced:
         seeded = time.monotonic()
         report.seeded(images.seed_layers(replaced), seeded)
-    base, deps = None, []
+    base, base_image, deps = None, None, []
     if registry:
         started = time.monotonic()
         base = published.find_base(run.repo, registry)
         report.base(base, started)
-        started = time.monotonic()
         try:
-            deps = published.find_deps(run.repo, registry, pipelines, base.inputs_key)
-            report.deps(deps, started)
+            # A base not published for these inputs is built first: deps images are looked up by its layers.
+            base_image = base.published or published.build_base(run.repo, registry, tag)
+            started = time.monotonic()
+            layers = published.base_layers_key(base_image)
+            if layers is not None:
+                deps = published.find_deps(run.repo, registry, pipelines, layers)
+                report.deps(deps, started)
         except PantsError as error:  # only an optimisation: the build then reports what is wrong
             report.deps_not_looked_up(error)
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()
-    results = images.build_images(run.repo, pipelines, tag, registry, published.build_options(base, deps))
+    results = images.build_images(
+        run.repo, pipelines, tag, registry, published.build_options(base_image, deps)
+    )
     if registry and base is not None:
         built = {result.pipeline for result in results if not result.status.failed}
         if base.published is None and built:

@@ -35,6 +35,12 @@ def image_exists(reference: str, docker_host: str | None = None) -> bool:
     return docker(docker_host, "image", "inspect", "--format", "{{.Id}}", reference).returncode == 0
 
 
+def inspect_image(reference: str, template: str, docker_host: str | None = None) -> str | None:
+    """``docker image inspect --format <template>`` of ``reference``, or None if the engine lacks it."""
+    inspected = docker(docker_host, "image", "inspect", "--format", template, reference)
+    return inspected.stdout.strip() if inspected.returncode == 0 else None
+
+
 def repo_digest(reference: str, docker_host: str | None = None) -> str | None:
     """``<name>@sha256:...`` of a pulled or pushed ``reference``, for its own repository."""
     inspected = docker(docker_host, "image", "inspect", "--format", "{{json .RepoDigests}}", reference)

@@ -1,5 +1,5 @@
 """Images published by their inputs, then reused: the base (//:base) and each pipeline's deps image
-(``:deps-image``: //:base plus its requirements' layer).
+(``:deps-image``: its requirements' layer alone, made on //:base).
 
 A code change leaves the base and a pipeline's requirements as they were, but an engine without a build
 cache (a new CI runner) would still rebuild them: the deps layer is a venv made from the deps pex, the
@@ -8,8 +8,10 @@ longest step of a fresh deploy. Each such image gets a registry tag naming its i
 
 - the base: the files Pants says //:base is built from, the launcher and pants.toml (they derive the
   lockfile and pick pex), the constraints, and the OS image;
-- a deps image: the bytes of the pipeline's ``:deps-pex`` (what Pants resolved for it), the base's inputs
-  key and the recipe (the BUILD macro).
+- a deps image: the bytes of the pipeline's ``:deps-pex`` (what Pants resolved for it), the recipe (the BUILD
+  macro), and the base's file system as the engine reports it (its layers and environment), not the base's
+  inputs: a new base whose layers are those of the old one (a label changed, or a rebuild that gave the same
+  reproducible layers) keeps every deps image, and the deploy rebuilds none of them.
 
 A deploy that finds the tag builds on it, by digest, instead of rebuilding; one that does not builds the
 image (reproducible: the same layers on any engine) and publishes the tag, so that the next deploy, on
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_platform import docker_cli
+from pipeline_platform.images import IMAGE_TAG_ENV
 from pipeline_platform.pants import run_pants
 from pipelines.common.naming import PipelineName
 
@@ -76,13 +79,14 @@ def publish(built: str, image: Published, docker_host: str | None = None) -> str
     return docker_cli.tag_and_push(built, image.inputs_reference, docker_host)
 
 
-def build_options(base: Published | None, deps: Sequence[Published] = ()) -> list[str]:
-    """Pants options for the image build: each published image instead of building it.
+def build_options(base: str | None, deps: Sequence[Published] = ()) -> list[str]:
+    """Pants options for the image build: the base already on the engine (published, or built by this
+    deploy) and each published deps image, instead of building them.
 
     The build args replace the addresses in ``FROM $BASE_IMAGE`` and ``FROM $DEPS_IMAGE_<DIR NAME>``: Pants
     then infers no dependency on //:base or ``:deps-image`` and builds neither (nor a deps stage).
     """
-    args = [f"{BASE_BUILD_ARG}={base.published}"] if base is not None and base.published else []
+    args = [f"{BASE_BUILD_ARG}={base}"] if base else []
     args += [
         f"{deps_build_arg(image.pipeline)}={image.published}"
         for image in deps
@@ -129,6 +133,24 @@ def find_base(repo: Path, registry: str, docker_host: str | None = None) -> Publ
     return find(base_inputs_reference(registry, key), docker_host=docker_host)
 
 
+def build_base(repo: Path, registry: str, tag: str) -> str:
+    """Builds //:base alone (not pushed), tagged as this deploy's images are: its reference on the engine.
+
+    Built before the pipeline images, so that their deps images are looked up by the new base's layers."""
+    registries = {"pipelines": {"address": registry, "default": True}}
+    run_pants(repo, f"--docker-registries={registries!r}", "package", BASE_ADDRESS, env={IMAGE_TAG_ENV: tag})
+    return base_built_reference(registry, tag)
+
+
+def base_layers_key(reference: str, docker_host: str | None = None) -> str | None:
+    """A digest of what a deps layer made on the image ``reference`` can depend on: its layers (the file
+    system) and its environment, not its labels; None if the engine does not have the image."""
+    inspected = docker_cli.inspect_image(
+        reference, "{{json .RootFS.Layers}} {{json .Config.Env}}", docker_host
+    )
+    return None if inspected is None else hashlib.sha256(inspected.encode()).hexdigest()[:20]
+
+
 # --- the deps images
 
 
@@ -154,9 +176,9 @@ def deps_inputs_reference(pipeline: PipelineName, registry: str, key: str) -> st
     return f"{registry}/{pipeline.image_name}-deps:{INPUTS_TAG_PREFIX}{key}"
 
 
-def deps_inputs_hash(pex: Path, base_key: str, recipe: bytes) -> str:
-    """A digest of the deps pex's files (paths and contents), the base's inputs key and the recipe."""
-    seed = f"base\0{base_key}\0".encode() + hashlib.sha256(recipe).digest()
+def deps_inputs_hash(pex: Path, base_layers: str, recipe: bytes) -> str:
+    """A digest of the deps pex's files (paths and contents), the base's layers key and the recipe."""
+    seed = f"base-layers\0{base_layers}\0".encode() + hashlib.sha256(recipe).digest()
     if not pex.is_dir():
         return inputs_hash(seed, [(pex.name, pex)])
     files = sorted(path for path in pex.rglob("*") if path.is_file())
@@ -167,7 +189,7 @@ def find_deps(
     repo: Path,
     registry: str,
     pipelines: Sequence[PipelineName],
-    base_key: str,
+    base_layers: str,
     docker_host: str | None = None,
 ) -> list[Published]:
     """For each pipeline, its published deps image for this checkout, pulled, or why none. Packages the deps
@@ -179,7 +201,7 @@ def find_deps(
     return [
         find(
             deps_inputs_reference(
-                pipeline, registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_key, recipe)
+                pipeline, registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_layers, recipe)
             ),
             pipeline,
             docker_host,

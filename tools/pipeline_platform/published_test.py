@@ -44,7 +44,7 @@ def test_the_base_inputs_hash_follows_contents_paths_and_the_os_image_not_the_or
     assert base_inputs_hash(tmp_path, files, "os:1") == key
 
 
-def test_the_deps_inputs_hash_follows_the_pex_the_base_and_the_recipe(tmp_path: Path) -> None:
+def test_the_deps_inputs_hash_follows_the_pex_the_base_layers_and_the_recipe(tmp_path: Path) -> None:
     pex = packed_pex(tmp_path)
     key = deps_inputs_hash(pex, "base1", b"recipe")
 
@@ -70,18 +70,16 @@ def test_inputs_references_name_the_image_and_the_key() -> None:
 
 
 def test_published_images_replace_the_addresses_in_from_in_one_option_and_missing_ones_are_built() -> None:
-    base = Published("ref", published=f"{REGISTRY}/rio-pipelines-base@sha256:00")
+    base = f"{REGISTRY}/rio-pipelines-base@sha256:00"
     deps = Published("ref2", published=f"{REGISTRY}/rj-smtr--gps-brt-deps@sha256:01", pipeline=SMTR)
     missing = Published("ref3", why_not="manifest unknown", pipeline=COR)
 
-    assert build_options(base) == [
-        f"--docker-build-args=+['BASE_IMAGE={REGISTRY}/rio-pipelines-base@sha256:00']"
-    ]
+    assert build_options(base) == [f"--docker-build-args=+['BASE_IMAGE={base}']"]
     assert build_options(base, [deps, missing]) == [
-        f"--docker-build-args=+['BASE_IMAGE={REGISTRY}/rio-pipelines-base@sha256:00', "
+        f"--docker-build-args=+['BASE_IMAGE={base}', "
         f"'DEPS_IMAGE_RJ_SMTR__GPS_BRT={REGISTRY}/rj-smtr--gps-brt-deps@sha256:01']"
     ]
-    assert build_options(Published("ref", why_not="manifest unknown"), [missing]) == []
+    assert build_options(None, [missing]) == []
     assert build_options(None, [deps]) == [
         f"--docker-build-args=+['DEPS_IMAGE_RJ_SMTR__GPS_BRT={REGISTRY}/rj-smtr--gps-brt-deps@sha256:01']"
     ]
