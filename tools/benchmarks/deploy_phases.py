@@ -209,7 +209,9 @@ PHASE_ROWS = (
     ("plan", "plan, the tool's figure (through the deploy's pantsd) (s)"),
     ("pull", "pull of the images being replaced, the tool's figure (s)"),
     ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
+    ("base_first", "base image built before the deps lookup (when not published), the tool's figure (s)"),
     ("deps_lookup", "published deps images: deps pexes packaged and hashed + pull, the tool's figure (s)"),
+    ("deps_build", "deps images built, one per set of distributions, and pushed, the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),
@@ -233,9 +235,9 @@ def phases(
 
     Top-level phases (they add up to the wall): lockfile, pants_start and tool_start (the launcher's
     ``./pants package``, then its pex up to the plan; ``outer_start`` instead for ``./pants run``), plan,
-    pull, base_lookup, deps_lookup, images, registration, other. Inside ``images``: IMAGE_PHASES, from the
-    workunits and the registry traffic (the push is the only traffic while the images step runs), and
-    lockfile_resolve inside ``lockfile``.
+    pull, base_lookup, base_first, deps_lookup, deps_build, images, registration, other. Inside ``images``:
+    IMAGE_PHASES, from the workunits and the registry traffic (the push is the only traffic while the images
+    step runs), and lockfile_resolve inside ``lockfile``.
     """
     notes: list[str] = []
     result: dict[str, float] = {}
@@ -268,9 +270,13 @@ def phases(
     base_lookup = _seconds(run, r"^Base image: .*\(([\d.]+) s\)\.$")
     if base_lookup:
         result["base_lookup"] = base_lookup[1]
-    deps_lookup = _seconds(run, r"^Deps images: .*\(([\d.]+) s\)\.$")
-    if deps_lookup:
-        result["deps_lookup"] = deps_lookup[1]
+    for key, pattern in (
+        ("base_first", r"^Base image built: .*\(([\d.]+) s\)\.$"),
+        ("deps_lookup", r"^Deps images: \d+ of \d+ published.*\(([\d.]+) s\)\.$"),
+        ("deps_build", r"^Deps images: \d+ built and published.*\(([\d.]+) s\)\.$"),
+    ):
+        if found := _seconds(run, pattern):
+            result[key] = found[1]
     images_start = run.first(r"Building \d+ image\(s\) with Pants")
     images = _seconds(run, r"Images done in ([\d.]+) s")
     if images_start and images:
@@ -305,7 +311,9 @@ def phases(
         "plan",
         "pull",
         "base_lookup",
+        "base_first",
         "deps_lookup",
+        "deps_build",
         "images",
         "registration",
     )

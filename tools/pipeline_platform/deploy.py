@@ -200,12 +200,19 @@ def _build(
         report.base(base, started)
         try:
             # A base not published for these inputs is built first: deps images are looked up by its layers.
-            base_image = base.published or published.build_base(run.repo, registry, tag)
+            base_image = base.published
+            if base_image is None:
+                started = time.monotonic()
+                base_image = published.build_base(run.repo, registry, tag)
+                report.base_built(base_image, started)
             started = time.monotonic()
             layers = published.base_layers_key(base_image)
             if layers is not None:
                 deps = published.find_deps(run.repo, registry, pipelines, layers)
                 report.deps(deps, started)
+                started = time.monotonic()
+                deps, built_deps = published.build_missing_deps(run.repo, registry, tag, base_image, deps)
+                report.deps_built(built_deps, deps, started)
         except PantsError as error:  # only an optimisation: the build then reports what is wrong
             report.deps_not_looked_up(error)
     report.building(len(pipelines), tag, registry)
@@ -213,15 +220,8 @@ def _build(
     results = images.build_images(
         run.repo, pipelines, tag, registry, published.build_options(base_image, deps)
     )
-    if registry and base is not None:
-        built = {result.pipeline for result in results if not result.status.failed}
-        if base.published is None and built:
-            report.published(base, published.publish(published.base_built_reference(registry, tag), base))
-        for item in deps:
-            if not item.published and item.pipeline in built:
-                assert item.pipeline is not None
-                reference = published.deps_built_reference(item.pipeline, registry, tag)
-                report.published(item, published.publish(reference, item))
+    if registry and base is not None and base.published is None and any(not r.status.failed for r in results):
+        report.published(base, published.publish(published.base_built_reference(registry, tag), base))
     report.images_done(results, started)
     return {result.pipeline.dir_name: result for result in results}
 

@@ -8,10 +8,12 @@ longest step of a fresh deploy. Each such image gets a registry tag naming its i
 
 - the base: the files Pants says //:base is built from, the launcher and pants.toml (they derive the
   lockfile and pick pex), the constraints, and the OS image;
-- a deps image: the bytes of the pipeline's ``:deps-pex`` (what Pants resolved for it), the recipe (the BUILD
-  macro), and the base's file system as the engine reports it (its layers and environment), not the base's
-  inputs: a new base whose layers are those of the old one (a label changed, or a rebuild that gave the same
-  reproducible layers) keeps every deps image, and the deploy rebuilds none of them.
+- a deps image: the distributions of the pipeline's ``:deps-pex`` (what Pants resolved for it, each wheel by
+  name and hash) and its install options, the recipe (the BUILD macro), and the base's file system as the
+  engine reports it (its layers and environment), not the base's inputs: a new base whose layers are those
+  of the old one (a label changed, or a rebuild that gave the same reproducible layers) keeps every deps
+  image. Pipelines whose requirements resolve alike share one deps image (``rio-pipelines-deps``): a deploy
+  that lacks it builds it once, before the pipeline images, for all of them.
 
 A deploy that finds the tag builds on it, by digest, instead of rebuilding; one that does not builds the
 image (reproducible: the same layers on any engine) and publishes the tag, so that the next deploy, on
@@ -21,9 +23,10 @@ whichever runner, does not build it again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline_platform import docker_cli
@@ -35,6 +38,10 @@ INPUTS_TAG_PREFIX = "inputs-"
 NO_DIGEST = "the engine reports no registry digest for it"
 BASE_ADDRESS = "//:base"
 BASE_REPOSITORY = "rio-pipelines-base"  # //:base's `repository` (root BUILD)
+# The published deps images: one repository, one tag per set of distributions (pipelines share them).
+DEPS_REPOSITORY = "rio-pipelines-deps"
+# PEX-INFO fields particular to one pex (its entry point, its sources, its own hash): not in the deps layer.
+_PER_PEX = frozenset({"entry_point", "code_hash", "pex_hash"})
 # build-support/macros/pipeline.py: the standard image's `ARG BASE_IMAGE=//:base`, the recipe, and its
 # per-pipeline `ARG DEPS_IMAGE_<DIR NAME>=:deps-image` (one per pipeline: Pants 2.17's build args are global).
 BASE_BUILD_ARG = "BASE_IMAGE"
@@ -172,17 +179,21 @@ def deps_built_reference(pipeline: PipelineName, registry: str, tag: str) -> str
     return f"{registry}/{pipeline.image_name}-deps:{tag}"
 
 
-def deps_inputs_reference(pipeline: PipelineName, registry: str, key: str) -> str:
-    return f"{registry}/{pipeline.image_name}-deps:{INPUTS_TAG_PREFIX}{key}"
+def deps_inputs_reference(registry: str, key: str) -> str:
+    """Shared by every pipeline whose requirements resolve to the same distributions."""
+    return f"{registry}/{DEPS_REPOSITORY}:{INPUTS_TAG_PREFIX}{key}"
 
 
 def deps_inputs_hash(pex: Path, base_layers: str, recipe: bytes) -> str:
-    """A digest of the deps pex's files (paths and contents), the base's layers key and the recipe."""
+    """A digest of what the deps layer is made of: the deps pex's distributions (each wheel's name and hash)
+    and install options, the base's layers key and the recipe. Not the pipeline's own entry point: pipelines
+    whose requirements resolve alike share one deps image."""
     seed = f"base-layers\0{base_layers}\0".encode() + hashlib.sha256(recipe).digest()
-    if not pex.is_dir():
+    pex_info = pex / "PEX-INFO"
+    if not pex_info.is_file():
         return inputs_hash(seed, [(pex.name, pex)])
-    files = sorted(path for path in pex.rglob("*") if path.is_file())
-    return inputs_hash(seed, ((path.relative_to(pex).as_posix(), path) for path in files))
+    info = {key: value for key, value in json.loads(pex_info.read_text()).items() if key not in _PER_PEX}
+    return hashlib.sha256(seed + json.dumps(info, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def find_deps(
@@ -192,19 +203,61 @@ def find_deps(
     base_layers: str,
     docker_host: str | None = None,
 ) -> list[Published]:
-    """For each pipeline, its published deps image for this checkout, pulled, or why none. Packages the deps
-    pexes first (the image build reuses them)."""
+    """For each pipeline, its published deps image for this checkout, pulled, or why none (one lookup per
+    distinct image). Packages the deps pexes first (the image build reuses them)."""
     if not pipelines:
         return []
     run_pants(repo, "package", *(deps_pex_address(pipeline) for pipeline in pipelines))
     recipe = (repo / RECIPE).read_bytes()
-    return [
-        find(
-            deps_inputs_reference(
-                pipeline, registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_layers, recipe)
-            ),
-            pipeline,
-            docker_host,
+    references = {
+        pipeline: deps_inputs_reference(
+            registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_layers, recipe)
         )
         for pipeline in pipelines
+    }
+    found = {
+        reference: find(reference, None, docker_host) for reference in dict.fromkeys(references.values())
+    }
+    return [replace(found[references[pipeline]], pipeline=pipeline) for pipeline in pipelines]
+
+
+def build_missing_deps(
+    repo: Path,
+    registry: str,
+    tag: str,
+    base_image: str,
+    deps: Sequence[Published],
+    docker_host: str | None = None,
+) -> tuple[list[Published], list[Published]]:
+    """Builds each deps image ``deps`` lacks once, for the first pipeline that needs it (on ``base_image``),
+    and publishes it under its inputs tag. Returns ``deps`` with the published ones filled in, and what was
+    built (one per image, naming that pipeline; ``published`` None if its push failed)."""
+    needed = {
+        item.inputs_reference: item for item in deps if not item.published and item.pipeline is not None
+    }
+    if not needed:
+        return list(deps), []
+    registries = {"pipelines": {"address": registry, "default": True}}
+    run_pants(
+        repo,
+        f"--docker-registries={registries!r}",
+        f"--docker-build-args=+{[f'{BASE_BUILD_ARG}={base_image}']!r}",
+        "package",
+        *(f"pipelines/{item.pipeline.dir_name}:deps-image" for item in needed.values() if item.pipeline),
+        env={IMAGE_TAG_ENV: tag},
+    )
+    built = []
+    for item in needed.values():
+        assert item.pipeline is not None
+        digest = publish(deps_built_reference(item.pipeline, registry, tag), item, docker_host)
+        built.append(replace(item, published=digest, why_not="" if digest else "not pushed"))
+    published = {item.inputs_reference: item.published for item in built}
+    filled = [
+        (
+            replace(item, published=published[item.inputs_reference], why_not="")
+            if published.get(item.inputs_reference)
+            else item
+        )
+        for item in deps
     ]
+    return filled, built

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from pipeline_platform.published import (
@@ -23,11 +24,19 @@ def write(root: Path, files: dict[str, str]) -> list[str]:
     return list(files)
 
 
-def packed_pex(root: Path) -> Path:
+def packed_pex(root: Path, **info: object) -> Path:
     pex = root / "deps-pex.pex"
-    (pex / ".deps/prefect-3.0-py3-none-any.whl").mkdir(parents=True)
-    (pex / ".deps/prefect-3.0-py3-none-any.whl/prefect.py").write_text("VERSION = 3\n")
-    (pex / "PEX-INFO").write_text('{"requirements": ["prefect"]}')
+    (pex / ".deps/prefect-3.0-py3-none-any.whl").mkdir(parents=True, exist_ok=True)
+    fields = {
+        "distributions": {"prefect-3.0-py3-none-any.whl": "aa"},
+        "requirements": ["prefect"],
+        "entry_point": "pipelines.rj_smtr__gps_brt.flow",
+        "code_hash": "c1",
+        "pex_hash": "p1",
+        "venv_hermetic_scripts": True,
+        **info,
+    }
+    (pex / "PEX-INFO").write_text(json.dumps(fields))
     return pex
 
 
@@ -44,27 +53,28 @@ def test_the_base_inputs_hash_follows_contents_paths_and_the_os_image_not_the_or
     assert base_inputs_hash(tmp_path, files, "os:1") == key
 
 
-def test_the_deps_inputs_hash_follows_the_pex_the_base_layers_and_the_recipe(tmp_path: Path) -> None:
-    pex = packed_pex(tmp_path)
-    key = deps_inputs_hash(pex, "base1", b"recipe")
+def test_the_deps_inputs_hash_follows_the_distributions_the_base_layers_and_the_recipe(
+    tmp_path: Path,
+) -> None:
+    key = deps_inputs_hash(packed_pex(tmp_path), "base1", b"recipe")
 
-    assert deps_inputs_hash(pex, "base1", b"recipe") == key
-    assert deps_inputs_hash(pex, "base2", b"recipe") != key
-    assert deps_inputs_hash(pex, "base1", b"recipe 2") != key
-    wheel = pex / ".deps/prefect-3.0-py3-none-any.whl/prefect.py"
-    wheel.write_text("VERSION = 4\n")
-    assert deps_inputs_hash(pex, "base1", b"recipe") != key
-    wheel.write_text("VERSION = 3\n")
-    assert deps_inputs_hash(pex, "base1", b"recipe") == key
-    wheel.rename(wheel.with_name("other.py"))  # a path counts, not only contents
-    assert deps_inputs_hash(pex, "base1", b"recipe") != key
+    assert deps_inputs_hash(packed_pex(tmp_path), "base2", b"recipe") != key
+    assert deps_inputs_hash(packed_pex(tmp_path), "base1", b"recipe 2") != key
+    assert (
+        deps_inputs_hash(
+            packed_pex(tmp_path, distributions={"prefect-3.0-py3-none-any.whl": "bb"}), "base1", b"recipe"
+        )
+        != key
+    )
+    assert deps_inputs_hash(packed_pex(tmp_path, venv_hermetic_scripts=False), "base1", b"recipe") != key
+    # Another pipeline whose requirements resolve alike: its own entry point and hashes, the same deps image.
+    other = packed_pex(tmp_path, entry_point="pipelines.rj_cor__x.flow", code_hash="c2", pex_hash="p2")
+    assert deps_inputs_hash(other, "base1", b"recipe") == key
 
 
 def test_inputs_references_name_the_image_and_the_key() -> None:
     assert base_inputs_reference(REGISTRY, "abc") == "127.0.0.1:5000/rio/rio-pipelines-base:inputs-abc"
-    assert (
-        deps_inputs_reference(SMTR, REGISTRY, "abc") == "127.0.0.1:5000/rio/rj-smtr--gps-brt-deps:inputs-abc"
-    )
+    assert deps_inputs_reference(REGISTRY, "abc") == "127.0.0.1:5000/rio/rio-pipelines-deps:inputs-abc"
     assert Published(base_inputs_reference(REGISTRY, "abc")).inputs_key == "abc"
     assert deps_build_arg(SMTR) == "DEPS_IMAGE_RJ_SMTR__GPS_BRT"
 

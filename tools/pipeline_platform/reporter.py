@@ -6,6 +6,7 @@ deploy.py says what happened; this module says how it reads.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -110,23 +111,43 @@ class Reporter:
             what += "//:base is built (reproducible) and published"
         self._say(f"Base image: {what} ({since(started)}).", highlight=False)
 
+    def base_built(self, reference: str, started: float) -> None:
+        self._say(f"Base image built: {reference} ({since(started)}).", highlight=False)
+
     def deps_not_looked_up(self, error: Exception) -> None:
-        self._say(f"[yellow]Deps images: not looked up ({telling_line(str(error))}).[/]", highlight=False)
+        self._say(
+            f"[yellow]Deps images: not looked up or built ahead ({telling_line(str(error))}): each image "
+            "builds its own.[/]",
+            highlight=False,
+        )
 
     def deps(self, found: Sequence[Published], started: float) -> None:
         reused = [item for item in found if item.published]
+        images = {item.inputs_reference for item in found}
         self._say(
-            f"Deps images: {len(reused)} of {len(found)} published for these inputs, reused "
-            f"({since(started)}).",
+            f"Deps images: {len(reused)} of {len(found)} published for these inputs, reused; "
+            f"{len(images)} distinct ({since(started)}).",
             highlight=False,
         )
-        for item in found:
-            if not item.published and item.pipeline is not None:
-                self._say(
-                    f"  {item.pipeline.dir_name}: none at {item.inputs_reference} ({item.why_not}): "
-                    "its deps stage is built (reproducible) and published",
-                    highlight=False,
-                )
+        missing = Counter(item.inputs_reference for item in found if not item.published)
+        why = {item.inputs_reference: item.why_not for item in found}
+        for reference, count in missing.items():
+            self._say(
+                f"  none at {reference} ({why[reference]}): built once for {count} pipeline(s)",
+                highlight=False,
+            )
+
+    def deps_built(self, built: Sequence[Published], deps: Sequence[Published], started: float) -> None:
+        if not built:
+            return
+        for item in built:
+            self.published(item, item.published)
+        references = {item.inputs_reference for item in built if item.published}
+        served = sum(1 for item in deps if item.inputs_reference in references)
+        self._say(
+            f"Deps images: {len(built)} built and published for {served} pipeline(s) ({since(started)}).",
+            highlight=False,
+        )
 
     def building(self, count: int, tag: str, registry: str | None) -> None:
         where = f"pushed to {registry}" if registry else f"kept local (no {REGISTRY_ENV})"
