@@ -232,9 +232,10 @@ def build_missing_deps(
     """Builds each deps image ``deps`` lacks once, for the first pipeline that needs it (on ``base_image``),
     and publishes it under its inputs tag. Returns ``deps`` with the published ones filled in, and what was
     built (one per image, naming that pipeline; ``published`` None if its push failed)."""
-    needed = {
-        item.inputs_reference: item for item in deps if not item.published and item.pipeline is not None
-    }
+    needed: dict[str, Published] = {}
+    for item in deps:
+        if not item.published and item.pipeline is not None:
+            needed.setdefault(item.inputs_reference, item)
     if not needed:
         return list(deps), []
     registries = {"pipelines": {"address": registry, "default": True}}
