@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -235,10 +236,13 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         dockerfile.write_text(dockerfile.read_text() + '\nLABEL org.prefeitura.rio.test="a label only"\n')
         commit_all(repo, "a label on the base")
         label_tag = git(repo, "rev-parse", "--short", "HEAD").strip()
+        # Every pipeline is on the base: all are rebuilt, and a pipeline never deployed here builds its deps.
         built += [
-            f"{registry}/rio/rj-smtr--gps-brt:{label_tag}",
-            f"{registry}/rio/rio-pipelines-base:{label_tag}",
+            f"{registry}/rio/{image}{suffix}:{label_tag}"
+            for image in ("rj-smtr--gps-brt", "rj-cor--alertario-precipitacao", "rj-segovi--dump-db-1746")
+            for suffix in ("", "-deps")
         ]
+        built.append(f"{registry}/rio/rio-pipelines-base:{label_tag}")
         result = run_script("deploy", repo, "--environment", "prod", "--changed-since", "HEAD~1", env=env)
 
         assert result.returncode == 0, output(result)
@@ -246,8 +250,14 @@ def test_with_a_registry_the_image_is_pushed_and_the_next_deploy_builds_on_the_p
         base_inputs_tags = httpx.get(base_tags).json()["tags"]
         assert len(base_inputs_tags) == 2 and inputs_tag in base_inputs_tags
         built += [f"{registry}/rio/rio-pipelines-base:{name}" for name in base_inputs_tags]
-        assert "Deps images: 1 of 1 published for these inputs, reused" in result.stdout, output(result)
-        assert httpx.get(deps_tags).json()["tags"] == [deps_inputs_tag]
+        # The deps image the pipeline had is found again (it is not among those built), under the same tag.
+        assert re.search(r"Deps images: [1-9]\d* of \d+ published for these inputs", result.stdout), output(
+            result
+        )
+        assert f"none at {deps}:{deps_inputs_tag}" not in result.stdout, output(result)
+        deps_inputs_tags = httpx.get(deps_tags).json()["tags"]
+        assert deps_inputs_tag in deps_inputs_tags
+        built += [f"{deps}:{name}" for name in deps_inputs_tags]
         relabeled = inspect_image(f"{registry}/rio/rj-smtr--gps-brt:{label_tag}")
         assert relabeled["RootFS"]["Layers"][:-1] == [*base_layers, deps_layer]
         assert relabeled["Config"]["Labels"]["org.prefeitura.rio.test"] == "a label only"
