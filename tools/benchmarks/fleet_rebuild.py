@@ -5,8 +5,9 @@
 Not a test. For each size N, in a throwaway copy with N generated pipelines (generate_monorepo.py), with the
 services and caches of fresh_runner.py (runner_services.py):
   1. a Docker engine of its own for the previous runner (the OS image built in it from Debian's packages);
-  2. the previous deploy (not measured): every pipeline deployed to staging (`--all`) by that runner with the
-     restored caches, pushed to the registry;
+  2. the previous deploy (not measured): every pipeline deployed to staging (`--all`) by that runner, pushed
+     to the registry; it starts with the bootstrapped Pants only (empty named caches and local store) and
+     leaves the caches the next runner restores, the local store bounded as pants-setup bounds it;
   3. each case, committed on top and deployed by a fresh runner as the staging workflow does it: a new
      checkout at the same path, the caches as the previous runner left them, a new empty engine with only the
      OS image, the real deploy tool with `--environment staging --changed-since HEAD~1`:
@@ -47,14 +48,25 @@ from pipelines.common.naming import PipelineName
 # `tests` is first-party only when ruff runs with tests/ in its sandbox: in a block of its own, it sorts the
 # same either way.
 # isort: split
-from benchmarks import change_aware, deploy_phases, fleet_blobs, generate_monorepo, runner_services
+from benchmarks import (
+    change_aware,
+    deploy_phases,
+    fleet_blobs,
+    generate_monorepo,
+    restored_caches,
+    runner_services,
+)
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
 from repo_testing.registry import RegistryUnavailable
 from repo_testing.workspace import REPO_ROOT, commit_all, stop_pantsd
 
 CASES = ("base", "prefect")
 DISK_SAMPLE_S = 5.0
-PIN_FILES = ("3rdparty/python/constraints.txt", "3rdparty/python/pins/*.txt")
+# pants-setup's step before Pants runs, with the action's default cap.
+BOUND_LOCAL_STORE = "build-support/ci/bound-pants-local-store.sh"
+LOCAL_STORE_MAX_BYTES = "1000000000"
+CATALOG_PAGE = 1000  # the registry rejects a larger page (400)
+REQUIREMENTS = "3rdparty/python/requirements.txt"
 
 
 @dataclass
@@ -118,15 +130,22 @@ def available_versions(name: str) -> list[str]:
     return [version.strip() for version in found[1].split(",")]
 
 
-def set_pin(repo: Path, name: str, version: str) -> None:
-    """``name==version`` wherever the pins name it (constraints.txt, pins/*.txt, as refresh_pins writes)."""
-    pattern = re.compile(rf"^(#   )?{re.escape(name)}==\S+$", re.M)
-    for glob in PIN_FILES:
-        for path in sorted(repo.glob(glob)):
-            text = path.read_text()
-            changed = pattern.sub(lambda match: f"{match[1] or ''}{name}=={version}", text)
-            if changed != text:
-                path.write_text(changed)
+def pin_requirement(requirements: str, name: str, version: str) -> str:
+    """``requirements`` (requirements.txt's text) with ``name``'s line, any range, as ``name==version``."""
+    pattern = re.compile(rf"^{re.escape(name)}(\s*[<>=!~;\[].*)?$", re.M)
+    if not pattern.search(requirements):
+        raise SystemExit(f"{REQUIREMENTS} names no {name}")
+    return pattern.sub(f"{name}=={version}", requirements)
+
+
+def refresh_pins(repo: Path) -> None:
+    """tools/refresh_pins.py, as a developer upgrading runs it: the whole closure re-resolved, so that the
+    other pins agree with the new one."""
+    refreshed = subprocess.run(
+        ["python3", "tools/refresh_pins.py"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    if refreshed.returncode != 0:
+        raise SystemExit(f"tools/refresh_pins.py failed: {refreshed.stderr.strip()[-2000:]}")
 
 
 def change_base(repo: Path) -> str:
@@ -139,8 +158,13 @@ def change_base(repo: Path) -> str:
 def change_prefect(version: str) -> Callable[[Path], str]:
     def change(repo: Path) -> str:
         pinned = pinned_version(repo, "prefect")
-        set_pin(repo, "prefect", version)
-        return f"prefect {pinned} -> {version} in the pins"
+        requirements = repo / REQUIREMENTS
+        requirements.write_text(pin_requirement(requirements.read_text(), "prefect", version))
+        refresh_pins(repo)
+        moved = pinned_version(repo, "prefect")
+        if moved != version:
+            raise SystemExit(f"the refreshed pins hold prefect {moved}, not {version}")
+        return f"prefect {pinned} -> {version} in requirements.txt, pins refreshed"
 
     return change
 
@@ -194,11 +218,23 @@ def uptime() -> str:
 # --------------------------------------------------------------------------- the registry after a deploy
 
 
+def registry_repositories(registry: str) -> list[str]:
+    """Every repository in the registry's catalog, page by page (the registry caps a page at 1000)."""
+    repositories: list[str] = []
+    url: str | None = f"http://{registry}/v2/_catalog?n={CATALOG_PAGE}"
+    while url:
+        response = httpx.get(url, timeout=30)
+        response.raise_for_status()
+        repositories += response.json().get("repositories") or []
+        following = response.links.get("next", {}).get("url")
+        url = str(httpx.URL(url).join(following)) if following else None
+    return repositories
+
+
 def registry_images(registry: str) -> list[fleet_blobs.ImageBlobs]:
     """Every image the registry holds (each repository's tags), as manifest, config and layers."""
-    catalog = runner_services.registry_json(f"http://{registry}/v2/_catalog?n=100000") or {}
     images = []
-    for repository in catalog.get("repositories", []):
+    for repository in registry_repositories(registry):
         listing = runner_services.registry_json(f"http://{registry}/v2/{repository}/tags/list") or {}
         for tag in listing.get("tags") or []:
             response = httpx.get(
@@ -248,6 +284,17 @@ def measure_registry(
 # --------------------------------------------------------------------------- one size
 
 
+def bound_local_store(caches: restored_caches.RestoredCaches, checkout: Path) -> str:
+    """What pants-setup does to the restored local store before Pants runs (its default cap): its message."""
+    bounded = subprocess.run(
+        ["bash", str(checkout / BOUND_LOCAL_STORE), str(caches.local_store), LOCAL_STORE_MAX_BYTES],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bounded.stdout.strip()
+
+
 def progress(size: int, started: float, message: str) -> None:
     print(f"[N={size} +{time.monotonic() - started:5.0f} s] {message}", flush=True)
 
@@ -284,7 +331,8 @@ def measure_size(
         os_image = offline_os_image(previous_runner)
         progress(size, started, f"previous runner's engine {previous_runner.host}, OS image {os_image}")
         services = runner_services.runner_services(stack, root, repo, os_image)
-        caches = runner_services.restore_caches(stack, root / "caches", keep_caches)
+        # A series of runners from empty Pants caches: the previous deploy fills them as a CI series would.
+        caches = runner_services.restore_caches(stack, root / "caches", keep_caches, pants_caches=False)
         checkout = root / "checkout"
         stack.callback(stop_pantsd, checkout)
         progress(
@@ -304,6 +352,7 @@ def measure_size(
             case = CaseResult(label, description=change(repo))
             commit_all(repo, f"bench: fleet case {label}")
             runner_services.new_checkout(repo, checkout)
+            case.notes.append(bound_local_store(caches, checkout))
             with throwaway_engine() as engine:
                 engine.load_image_from(os_image, previous_runner.host)
                 env = {**runner_services.runner_environment(caches, engine.host), **services.settings}

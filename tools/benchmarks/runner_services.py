@@ -173,15 +173,22 @@ def runner_services(stack: contextlib.ExitStack, root: Path, repo: Path, os_imag
     return Services(registry, registry_dir / "blobs", relay, registry_name, server.api_url, settings, root)
 
 
-def restore_caches(stack: contextlib.ExitStack, root: Path, keep: bool) -> restored_caches.RestoredCaches:
+def restore_caches(
+    stack: contextlib.ExitStack, root: Path, keep: bool, pants_caches: bool = True
+) -> restored_caches.RestoredCaches:
     """The caches the workflows save and restore, at one path for every runner (as ~/.cache on GitHub's):
-    copies of this machine's. Removed when ``stack`` closes unless ``keep`` (a copy of a few GB)."""
+    copies of this machine's. Removed when ``stack`` closes unless ``keep`` (a copy of a few GB).
+
+    Without ``pants_caches`` only the launcher's cache (the bootstrapped Pants) is copied: Pants's named
+    caches and local store start empty, for a series of runners whose first one fills them, rather than this
+    machine's, which hold every resolve and build it ever made."""
     caches = restored_caches.RestoredCaches(root)
     if not keep:
         stack.callback(shutil.rmtree, caches.root, True)
-    restored_caches.restore_named_caches(caches, os.environ)
     restored_caches.restore_launcher_cache(caches, os.environ)
-    restored_caches.restore_local_store(caches, os.environ)
+    if pants_caches:
+        restored_caches.restore_named_caches(caches, os.environ)
+        restored_caches.restore_local_store(caches, os.environ)
     return caches
 
 
