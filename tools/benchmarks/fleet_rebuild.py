@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from rich.filesize import decimal
 from rich.table import Table
 
 from pipeline_platform.published import BASE_REPOSITORY
+from pipeline_platform.repo_root import REPO_ROOT_ENV
 from pipelines.common.naming import PipelineName
 
 # `tests` is first-party only when ruff runs with tests/ in its sandbox: in a block of its own, it sorts the
@@ -142,7 +144,13 @@ def refresh_pins(repo: Path) -> None:
     """tools/refresh_pins.py, as a developer upgrading runs it: the whole closure re-resolved, so that the
     other pins agree with the new one."""
     refreshed = subprocess.run(
-        ["python3", "tools/refresh_pins.py"], cwd=repo, capture_output=True, text=True, check=False
+        ["python3", "tools/refresh_pins.py"],
+        cwd=repo,
+        # ./pants exports this repository's root to what it runs: the script would refresh ours.
+        env={**os.environ, REPO_ROOT_ENV: str(repo)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if refreshed.returncode != 0:
         raise SystemExit(f"tools/refresh_pins.py failed: {refreshed.stderr.strip()[-2000:]}")
