@@ -162,6 +162,18 @@ class TargetGraph:
                     queue.append(dependent)
         return seen
 
+    def transitive_dependencies(self, root: str) -> set[str]:
+        """Every address ``root`` depends on, directly or not (those outside this graph as leaves)."""
+        seen: set[str] = set()
+        queue = deque([root])
+        while queue:
+            target = self.targets.get(queue.popleft())
+            for dependency in target.dependencies if target else ():
+                if dependency not in seen:
+                    seen.add(dependency)
+                    queue.append(dependency)
+        return seen
+
     def subgraph(self, addresses: Iterable[str]) -> TargetGraph:
         return TargetGraph(
             {address: self.targets[address] for address in addresses if address in self.targets}

@@ -8,8 +8,9 @@ longest step of a fresh deploy. Each such image gets a registry tag naming its i
 
 - the base: the files Pants says //:base is built from, the launcher and pants.toml (they derive the
   lockfile and pick pex), the constraints, and the OS image;
-- a deps image: the distributions of the pipeline's ``:deps-pex`` (what Pants resolved for it, each wheel by
-  name and hash) and its install options, the recipe (the BUILD macro), and the base's file system as the
+- a deps image: the locked distributions its requirements pull in (from the lockfile, each version and its
+  files' hashes; the requirements from the target graph, so no deps pex is packaged just to be hashed), the
+  resolve's settings and pants.toml, the recipe (the BUILD macro), and the base's file system as the
   engine reports it (its layers and environment), not the base's inputs: a new base whose layers are those
   of the old one (a label changed, or a rebuild that gave the same reproducible layers) keeps every deps
   image. Pipelines whose requirements resolve alike share one deps image (``rio-pipelines-deps``): a deploy
@@ -25,13 +26,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from pipeline_platform import docker_cli
 from pipeline_platform.images import IMAGE_TAG_ENV
-from pipeline_platform.pants import run_pants
+from pipeline_platform.pants import TargetGraph, peek, run_pants
 from pipelines.common.naming import PipelineName
 
 INPUTS_TAG_PREFIX = "inputs-"
@@ -40,13 +45,17 @@ BASE_ADDRESS = "//:base"
 BASE_REPOSITORY = "rio-pipelines-base"  # //:base's `repository` (root BUILD)
 # The published deps images: one repository, one tag per set of distributions (pipelines share them).
 DEPS_REPOSITORY = "rio-pipelines-deps"
-# PEX-INFO fields particular to one pex (its entry point, its sources, its own hash): not in the deps layer.
-_PER_PEX = frozenset({"entry_point", "code_hash", "pex_hash"})
+# The lockfile ./pants derives from the pins (never committed), and the addresses of the pins' requirements.
+LOCKFILE = "3rdparty/python/default.lock"
+REQUIREMENTS_ADDRESS_PREFIX = "3rdparty/python:"
+# Lockfile fields that list every pin of the repository: a pin another pipeline uses must not change a key.
+_REPOSITORY_WIDE = frozenset({"requirements", "constraints", "locked_resolves", "path_mappings"})
 # build-support/macros/pipeline.py: the standard image's `ARG BASE_IMAGE=//:base`, the recipe, and its
 # per-pipeline `ARG DEPS_IMAGE_<DIR NAME>=:deps-image` (one per pipeline: Pants 2.17's build args are global).
 BASE_BUILD_ARG = "BASE_IMAGE"
 DEPS_BUILD_ARG_PREFIX = "DEPS_IMAGE_"
 RECIPE = "build-support/macros/pipeline.py"
+DEPS_RECIPE = (RECIPE, "pants.toml")
 # Not among //:base's files for Pants, but they change what it builds.
 EXTRA_BASE_INPUTS = ("pants", "pants.toml", "3rdparty/python/constraints.txt")
 
@@ -169,11 +178,6 @@ def deps_pex_address(pipeline: PipelineName) -> str:
     return f"pipelines/{pipeline.dir_name}:deps-pex"
 
 
-def deps_pex_path(repo: Path, pipeline: PipelineName) -> Path:
-    """The packed deps pex ``./pants package`` writes (a directory: bootstrap, wheels, PEX-INFO)."""
-    return repo / "dist" / f"pipelines.{pipeline.dir_name}" / "deps-pex.pex"
-
-
 def deps_built_reference(pipeline: PipelineName, registry: str, tag: str) -> str:
     """Where ``./pants package`` puts a built ``:deps-image`` (tagged like the pipeline image; not pushed)."""
     return f"{registry}/{pipeline.image_name}-deps:{tag}"
@@ -184,16 +188,74 @@ def deps_inputs_reference(registry: str, key: str) -> str:
     return f"{registry}/{DEPS_REPOSITORY}:{INPUTS_TAG_PREFIX}{key}"
 
 
-def deps_inputs_hash(pex: Path, base_layers: str, recipe: bytes) -> str:
-    """A digest of what the deps layer is made of: the deps pex's distributions (each wheel's name and hash)
-    and install options, the base's layers key and the recipe. Not the pipeline's own entry point: pipelines
-    whose requirements resolve alike share one deps image."""
+@dataclass(frozen=True)
+class Locked:
+    """One distribution of the lockfile: what a pex resolved from it installs, and what it requires."""
+
+    version: str
+    artifacts: tuple[str, ...]  # hashes of the files the lockfile allows for it
+    requires: tuple[str, ...]  # canonical names, markers ignored (a superset of what gets installed)
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    settings: str  # the resolve's options (interpreter, pip and pex versions...), as canonical JSON
+    locked: dict[str, Locked]
+
+
+def read_lockfile(path: Path) -> Lockfile:
+    """The lockfile ./pants derives from the pins (Pex's JSON lock after Pants's `//` header)."""
+    body = "".join(line for line in path.read_text().splitlines(keepends=True) if not line.startswith("//"))
+    data = json.loads(body)
+    locked: dict[str, Locked] = {
+        str(canonicalize_name(entry["project_name"])): Locked(
+            entry["version"],
+            tuple(sorted(artifact["hash"] for artifact in entry.get("artifacts", []))),
+            tuple(
+                sorted(
+                    {canonicalize_name(Requirement(dist).name) for dist in entry.get("requires_dists", [])}
+                )
+            ),
+        )
+        for resolve in data.get("locked_resolves", [])
+        for entry in resolve.get("locked_requirements", [])
+    }
+    settings = {key: value for key, value in data.items() if key not in _REPOSITORY_WIDE}
+    return Lockfile(json.dumps(settings, sort_keys=True), locked)
+
+
+def requirement_closure(direct: Iterable[str], lockfile: Lockfile) -> dict[str, Locked]:
+    """The locked distributions ``direct`` (requirement names) pull in, markers ignored: a superset of what
+    a pex of them installs, so whatever changes in that pex changes here too."""
+    closure: dict[str, Locked] = {}
+    queue: deque[str] = deque(str(canonicalize_name(name)) for name in direct)
+    while queue:
+        name = queue.popleft()
+        if name in closure or name not in lockfile.locked:
+            continue
+        closure[name] = lockfile.locked[name]
+        queue.extend(closure[name].requires)
+    return closure
+
+
+def direct_requirements(graph: TargetGraph, pipeline: PipelineName) -> set[str]:
+    """The requirement names the pipeline's ``:deps-pex`` depends on, directly or through its sources."""
+    return {
+        address.rpartition("#")[2]
+        for address in graph.transitive_dependencies(deps_pex_address(pipeline))
+        if address.startswith(REQUIREMENTS_ADDRESS_PREFIX) and "#" in address
+    }
+
+
+def deps_inputs_hash(closure: dict[str, Locked], settings: str, base_layers: str, recipe: bytes) -> str:
+    """A digest of what the deps layer is made of: the locked distributions of the pipeline's requirements
+    (each version and its files' hashes) and the resolve's settings, the base's layers key and the recipe
+    (the macro, and pants.toml: how Pants builds the pex). Not the pipeline itself: pipelines whose
+    requirements resolve alike share one deps image."""
     seed = f"base-layers\0{base_layers}\0".encode() + hashlib.sha256(recipe).digest()
-    pex_info = pex / "PEX-INFO"
-    if not pex_info.is_file():
-        return inputs_hash(seed, [(pex.name, pex)])
-    info = {key: value for key, value in json.loads(pex_info.read_text()).items() if key not in _PER_PEX}
-    return hashlib.sha256(seed + json.dumps(info, sort_keys=True).encode()).hexdigest()[:20]
+    distributions = {name: [locked.version, list(locked.artifacts)] for name, locked in closure.items()}
+    document = json.dumps({"settings": settings, "distributions": distributions}, sort_keys=True)
+    return hashlib.sha256(seed + document.encode()).hexdigest()[:20]
 
 
 def find_deps(
@@ -204,14 +266,22 @@ def find_deps(
     docker_host: str | None = None,
 ) -> list[Published]:
     """For each pipeline, its published deps image for this checkout, pulled, or why none (one lookup per
-    distinct image). Packages the deps pexes first (the image build reuses them)."""
+    distinct image). Keyed on the lockfile and the target graph (one Pants query), so that no deps pex is
+    packaged unless its image has to be built."""
     if not pipelines:
         return []
-    run_pants(repo, "package", *(deps_pex_address(pipeline) for pipeline in pipelines))
-    recipe = (repo / RECIPE).read_bytes()
+    graph = peek(repo, *(f"pipelines/{pipeline.dir_name}::" for pipeline in pipelines), "pipelines/common::")
+    lockfile = read_lockfile(repo / LOCKFILE)
+    recipe = b"".join((repo / path).read_bytes() for path in DEPS_RECIPE)
     references = {
         pipeline: deps_inputs_reference(
-            registry, deps_inputs_hash(deps_pex_path(repo, pipeline), base_layers, recipe)
+            registry,
+            deps_inputs_hash(
+                requirement_closure(direct_requirements(graph, pipeline), lockfile),
+                lockfile.settings,
+                base_layers,
+                recipe,
+            ),
         )
         for pipeline in pipelines
     }
