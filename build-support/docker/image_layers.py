@@ -16,6 +16,7 @@ same files: both come from one lockfile), so an image carries the base venv once
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import py_compile
@@ -154,12 +155,10 @@ def compile_hash_based(source: Path) -> None:
     compile, which Python then reports at import, as it would without the .pyc."""
     if source.suffix != ".py":
         return
-    try:
+    with contextlib.suppress(py_compile.PyCompileError):
         py_compile.compile(
             str(source), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
         )
-    except py_compile.PyCompileError:
-        pass
 
 
 def copy_into(layer: Path, path: Path) -> None:
