@@ -47,6 +47,7 @@ BASE_REPOSITORY = "rio-pipelines-base"  # //:base's `repository` (root BUILD)
 DEPS_REPOSITORY = "rio-pipelines-deps"
 # The lockfile ./pants derives from the pins (never committed), and the addresses of the pins' requirements.
 LOCKFILE = "3rdparty/python/default.lock"
+PINS_DIR = "3rdparty/python/pins"
 REQUIREMENTS_ADDRESS_PREFIX = "3rdparty/python:"
 # Lockfile fields that list every pin of the repository: a pin another pipeline uses must not change a key.
 _REPOSITORY_WIDE = frozenset({"requirements", "constraints", "locked_resolves", "path_mappings"})
@@ -239,23 +240,40 @@ def requirement_closure(direct: Iterable[str], lockfile: Lockfile) -> dict[str, 
 
 
 def direct_requirements(graph: TargetGraph, pipeline: PipelineName) -> set[str]:
-    """The requirement names the pipeline's ``:deps-pex`` depends on, directly or through its sources."""
+    """The pins (``python_requirements`` generators of 3rdparty/python) the pipeline's ``:deps-pex`` depends
+    on, directly or through its sources."""
     return {
-        address.rpartition("#")[2]
+        address.removeprefix(REQUIREMENTS_ADDRESS_PREFIX).partition("#")[0]
         for address in graph.transitive_dependencies(deps_pex_address(pipeline))
         if address.startswith(REQUIREMENTS_ADDRESS_PREFIX) and "#" in address
     }
 
 
-def deps_inputs_hash(closure: dict[str, Locked], settings: str, base_layers: str, recipe: bytes) -> str:
-    """A digest of what the deps layer is made of: the locked distributions of the pipeline's requirements
-    (each version and its files' hashes) and the resolve's settings, the base's layers key and the recipe
-    (the macro, and pants.toml: how Pants builds the pex). Not the pipeline itself: pipelines whose
-    requirements resolve alike share one deps image."""
+def deps_inputs_hash(pins: dict[str, str], lockfile: Lockfile, base_layers: str, recipe: bytes) -> str:
+    """A digest of what the deps layer is made of: the pipeline's requirements (each pin file, extras
+    included: two pipelines share a deps image only when they ask for the same), the locked distributions
+    they pull in (each version and its files' hashes: a superset, markers ignored, so whatever the pex
+    installs is covered), the resolve's settings, the base's layers key and the recipe (the macro, and
+    pants.toml: how Pants builds the pex). Not the pipeline itself: pipelines with the same requirements
+    share one deps image."""
     seed = f"base-layers\0{base_layers}\0".encode() + hashlib.sha256(recipe).digest()
-    distributions = {name: [locked.version, list(locked.artifacts)] for name, locked in closure.items()}
-    document = json.dumps({"settings": settings, "distributions": distributions}, sort_keys=True)
+    closure = requirement_closure(pins, lockfile)
+    document = json.dumps(
+        {
+            "pins": pins,
+            "settings": lockfile.settings,
+            "distributions": {
+                name: [locked.version, list(locked.artifacts)] for name, locked in closure.items()
+            },
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(seed + document.encode()).hexdigest()[:20]
+
+
+def read_pins(repo: Path, names: Iterable[str]) -> dict[str, str]:
+    """Each pin file's text (3rdparty/python/pins/<name>.txt, written by tools/refresh_pins.py)."""
+    return {name: (repo / PINS_DIR / f"{name}.txt").read_text() for name in sorted(names)}
 
 
 def find_deps(
@@ -277,10 +295,7 @@ def find_deps(
         pipeline: deps_inputs_reference(
             registry,
             deps_inputs_hash(
-                requirement_closure(direct_requirements(graph, pipeline), lockfile),
-                lockfile.settings,
-                base_layers,
-                recipe,
+                read_pins(repo, direct_requirements(graph, pipeline)), lockfile, base_layers, recipe
             ),
         )
         for pipeline in pipelines

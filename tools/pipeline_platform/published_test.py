@@ -78,29 +78,41 @@ def test_a_requirement_closure_is_read_from_the_lockfile_markers_ignored(tmp_pat
     assert lockfile(tmp_path, LOCKFILE.replace('"tenacity==9.0"]', '"tenacity==9.0", "x==1"]')) == locked
 
 
-def test_the_deps_inputs_hash_follows_the_distributions_the_settings_the_base_layers_and_the_recipe(
+PREFECT_PIN = {"prefect": "prefect==3.0\n#   httpx==0.28\n"}
+
+
+def test_the_deps_inputs_hash_follows_the_pins_distributions_settings_base_layers_and_recipe(
     tmp_path: Path,
 ) -> None:
     locked = lockfile(tmp_path)
-    closure = requirement_closure(["prefect"], locked)
-    key = deps_inputs_hash(closure, locked.settings, "base1", b"recipe")
+    key = deps_inputs_hash(PREFECT_PIN, locked, "base1", b"recipe")
 
-    assert deps_inputs_hash(closure, locked.settings, "base2", b"recipe") != key
-    assert deps_inputs_hash(closure, locked.settings, "base1", b"recipe 2") != key
-    assert deps_inputs_hash(closure, locked.settings.replace("2.20.3", "2.21.0"), "base1", b"recipe") != key
+    assert deps_inputs_hash(PREFECT_PIN, locked, "base2", b"recipe") != key
+    assert deps_inputs_hash(PREFECT_PIN, locked, "base1", b"recipe 2") != key
+    assert deps_inputs_hash({"prefect": "prefect[ui]==3.0\n"}, locked, "base1", b"recipe") != key
+    settings = lockfile(tmp_path, LOCKFILE.replace("2.20.3", "2.21.0"))
+    assert deps_inputs_hash(PREFECT_PIN, settings, "base1", b"recipe") != key
     bumped = lockfile(tmp_path, LOCKFILE.replace('"version": "0.28"', '"version": "0.29"'))
-    assert (
-        deps_inputs_hash(requirement_closure(["prefect"], bumped), bumped.settings, "base1", b"recipe") != key
-    )
+    assert deps_inputs_hash(PREFECT_PIN, bumped, "base1", b"recipe") != key
     rehashed = lockfile(tmp_path, LOCKFILE.replace('"h2"', '"h3"'))
-    assert (
-        deps_inputs_hash(requirement_closure(["prefect"], rehashed), rehashed.settings, "base1", b"recipe")
-        != key
-    )
+    assert deps_inputs_hash(PREFECT_PIN, rehashed, "base1", b"recipe") != key
     # A distribution outside the closure (tenacity, another pipeline's) does not move this pipeline's key.
     other = lockfile(tmp_path, LOCKFILE.replace('"version": "9.0"', '"version": "9.1"'))
-    assert (
-        deps_inputs_hash(requirement_closure(["prefect"], other), other.settings, "base1", b"recipe") == key
+    assert deps_inputs_hash(PREFECT_PIN, other, "base1", b"recipe") == key
+
+
+def test_pipelines_asking_for_other_requirements_never_share_a_deps_image(tmp_path: Path) -> None:
+    # Markers ignored, prefect's closure takes in tenacity (an extra): the superset is the same for both,
+    # but a pipeline that asks for tenacity itself gets it installed, and the other one does not.
+    locked = lockfile(tmp_path, LOCKFILE.replace("\"rich; extra == 'ui'\"", "\"tenacity; extra == 'ui'\""))
+    with_tenacity = {**PREFECT_PIN, "tenacity": "tenacity==9.0\n"}
+    assert requirement_closure(PREFECT_PIN, locked) == requirement_closure(with_tenacity, locked)
+
+    assert deps_inputs_hash(PREFECT_PIN, locked, "base1", b"recipe") != deps_inputs_hash(
+        with_tenacity, locked, "base1", b"recipe"
+    )
+    assert deps_inputs_hash(dict(PREFECT_PIN), locked, "base1", b"recipe") == deps_inputs_hash(
+        PREFECT_PIN, locked, "base1", b"recipe"
     )
 
 
