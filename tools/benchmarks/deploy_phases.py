@@ -210,7 +210,10 @@ PHASE_ROWS = (
     ("pull", "pull of the images being replaced, the tool's figure (s)"),
     ("base_lookup", "published base: inputs hash (a Pants query) + pull, the tool's figure (s)"),
     ("base_first", "base image built before the deps lookup (when not published), the tool's figure (s)"),
-    ("deps_lookup", "published deps images: deps pexes packaged and hashed + pull, the tool's figure (s)"),
+    (
+        "deps_lookup",
+        "published deps images: keys from the lockfile (one Pants query) + pull, the tool's figure (s)",
+    ),
     ("deps_build", "deps images built, one per set of distributions, and pushed, the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
