@@ -213,7 +213,7 @@ def _build(
                 started = time.monotonic()
                 deps, built_deps = published.build_missing_deps(run.repo, registry, tag, base_image, deps)
                 report.deps_built(built_deps, deps, started)
-        except PantsError as error:  # only an optimisation: the build then reports what is wrong
+        except (PantsError, published.DepsKeyError) as error:  # an optimisation: the build says what is wrong
             report.deps_not_looked_up(error)
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()

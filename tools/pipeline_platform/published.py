@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -204,10 +205,26 @@ class Lockfile:
     locked: dict[str, Locked]
 
 
+class DepsKeyError(RuntimeError):
+    """The deps images' keys cannot be computed (the lockfile or a pin file is missing or unreadable)."""
+
+
 def read_lockfile(path: Path) -> Lockfile:
     """The lockfile ./pants derives from the pins (Pex's JSON lock after Pants's `//` header)."""
-    body = "".join(line for line in path.read_text().splitlines(keepends=True) if not line.startswith("//"))
-    data = json.loads(body)
+    try:
+        text = path.read_text()
+        data = json.loads(
+            "".join(line for line in text.splitlines(keepends=True) if not line.startswith("//"))
+        )
+        return _lockfile(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DepsKeyError(
+            f"{path}: not a lockfile Pants wrote ({error}); ./pants derives it from 3rdparty/python's "
+            "pins on its next run (any goal)"
+        ) from error
+
+
+def _lockfile(data: dict[str, Any]) -> Lockfile:
     locked: dict[str, Locked] = {
         str(canonicalize_name(entry["project_name"])): Locked(
             entry["version"],
@@ -273,7 +290,10 @@ def deps_inputs_hash(pins: dict[str, str], lockfile: Lockfile, base_layers: str,
 
 def read_pins(repo: Path, names: Iterable[str]) -> dict[str, str]:
     """Each pin file's text (3rdparty/python/pins/<name>.txt, written by tools/refresh_pins.py)."""
-    return {name: (repo / PINS_DIR / f"{name}.txt").read_text() for name in sorted(names)}
+    try:
+        return {name: (repo / PINS_DIR / f"{name}.txt").read_text() for name in sorted(names)}
+    except OSError as error:
+        raise DepsKeyError(f"{error}: run `python3 tools/refresh_pins.py` to rewrite the pins") from error
 
 
 def find_deps(

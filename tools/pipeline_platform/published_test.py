@@ -1,7 +1,10 @@
 from pathlib import Path
 
+import pytest
+
 from pipeline_platform.pants import Target, TargetGraph
 from pipeline_platform.published import (
+    DepsKeyError,
     Lockfile,
     Published,
     base_inputs_hash,
@@ -12,6 +15,7 @@ from pipeline_platform.published import (
     deps_inputs_reference,
     direct_requirements,
     read_lockfile,
+    read_pins,
     requirement_closure,
 )
 from pipelines.common.naming import PipelineName
@@ -163,3 +167,15 @@ def test_published_images_replace_the_addresses_in_from_in_one_option_and_missin
     assert build_options(None, [deps]) == [
         f"--docker-build-args=+['DEPS_IMAGE_RJ_SMTR__GPS_BRT={REGISTRY}/rj-smtr--gps-brt-deps@sha256:01']"
     ]
+
+
+def test_a_missing_or_broken_lockfile_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        DepsKeyError, match=r"default\.lock: not a lockfile Pants wrote .*\./pants derives it"
+    ):
+        read_lockfile(tmp_path / "default.lock")
+    (tmp_path / "default.lock").write_text("// header\n{ not json")
+    with pytest.raises(DepsKeyError, match=r"default\.lock: not a lockfile Pants wrote"):
+        read_lockfile(tmp_path / "default.lock")
+    with pytest.raises(DepsKeyError, match=r"prefect\.txt.*refresh_pins\.py"):
+        read_pins(tmp_path, ["prefect"])
