@@ -47,6 +47,8 @@ def _standard_image_instructions(name):
         f"COPY pipelines.{name}/pex.pex /tmp/pipeline.pex",
         f"{_LAYER_TOOL} srcs /tmp/pipeline.pex /layers",
         "FROM $BASE_IMAGE",
+        # The deps image is one layer on nothing (`FROM scratch`): its whole file system is that layer.
+        "# hadolint ignore=DL3067",
         "COPY --from=deps / /",
         "COPY --from=srcs /layers/srcs/ /",
         "ENV PYTHONPATH=/opt/prefect",
