@@ -19,7 +19,7 @@ import pytest
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
 from pipeline_platform.images import seed_layers
 from repo_testing.ci import skip_or_fail
-from repo_testing.deploy_support import free_port
+from repo_testing.deploy_support import MINIMAL_PIPELINE, add_minimal_pipeline, free_port
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
 from repo_testing.registry import RegistryUnavailable, blobs, local_registry
 from repo_testing.workspace import commit_all, copy_repo, pants
@@ -61,10 +61,10 @@ def layers(host: str | None, reference: str) -> list[str]:
     return list(json.loads(docker(host, "image", "inspect", "-f", "{{json .RootFS.Layers}}", reference)))
 
 
-def package(repo: Path, host: str | None, tag: str, *extra: str) -> str:
+def package(repo: Path, host: str | None, tag: str, *extra: str, pipeline: str = PIPELINE) -> str:
     env = {"IMAGE_TAG": tag, **({"DOCKER_HOST": host} if host else {})}
     result = pants(
-        repo, *extra, "package" if not extra else "publish", f"pipelines/{PIPELINE}:image", env=env
+        repo, *extra, "package" if not extra else "publish", f"pipelines/{pipeline}:image", env=env
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-4000:]}"
     return result.stdout + result.stderr
@@ -92,10 +92,13 @@ def test_two_engines_build_the_same_layers_and_the_image_holds_the_base_venv_onc
         "sh",
         f"{IMAGE}:repro",
         "-c",
-        "ls -d /opt/venv/lib/python3.13/site-packages/prefect-*.dist-info; ls /opt",
+        "ls -d /opt/venv/lib/python3.13/site-packages/prefect-*.dist-info; ls /opt;"
+        " cat /opt/venv/deps-layer.txt",
     )
     assert listing.count("prefect-") == 1
     assert "pipeline-venv" not in listing
+    # The deps layer's record: what the pipeline adds to the base (pyarrow), not what the base has.
+    assert re.search(r"^pyarrow-[\d.]+$", listing, flags=re.M), listing
 
 
 @pytest.fixture
@@ -135,3 +138,26 @@ def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(
         layers(fresh_engine.host, f"{address}/{IMAGE}:after")[:-1]
         == layers(fresh_engine.host, f"{address}/{IMAGE}:before")[:-1]
     )
+
+
+def test_a_pipeline_that_adds_nothing_to_the_base_builds_and_runs(repo: Path) -> None:
+    """Its deps layer holds only the (empty) record: copying it must not leave an empty diff, after which the
+    classic builder fails the next COPY (moby/moby#37965)."""
+    add_minimal_pipeline(repo)
+    machine = os.environ.get("DOCKER_HOST")
+    package(repo, machine, "minimal", pipeline=MINIMAL_PIPELINE)
+
+    image = f"{MINIMAL_PIPELINE.replace('_', '-')}:minimal"
+    assert len(layers(machine, image)) == len(layers(machine, f"{BASE}:minimal")) + 2
+    script = f"from pipelines.{MINIMAL_PIPELINE}.flow import {MINIMAL_PIPELINE} as f; print(f.fn('oi'))"
+    output = docker(
+        machine,
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        f'wc -c < /opt/venv/deps-layer.txt; python -c "{script}"',
+    )
+    assert output.split() == ["0", "oi"], output

@@ -34,6 +34,10 @@ USER, UID = "prefect", 1000
 USER_FILES = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
 # A packed pex's own files, next to the user code at its top level.
 PEX_INTERNALS = frozenset({"__main__.py", "__pex__", "PEX-INFO"})
+# What a deps layer adds to the base, one distribution per line. The layer always holds it: a layer that adds
+# nothing (every requirement already in the base) would make `COPY --from=deps / /` an empty diff, after which
+# the classic builder fails the next COPY with "layer does not exist" (moby/moby#37965).
+DEPS_RECORD = VENV / "deps-layer.txt"
 
 
 def run_pex_venv(pex: Path, scope: str, destination: Path, *, compile_all: bool = True) -> None:
@@ -180,9 +184,11 @@ def deps(pex: Path, out: Path) -> None:
     # Compiled here only for what the layer keeps: most of the venv is the base's, dropped below.
     run_pex_venv(pex, "deps", VENV, compile_all=False)
     layer = out / "deps"
+    added = []
     for dist_info in sorted(site_packages(VENV).glob("*.dist-info")):
         if dist_info.name in base_packages:
             continue
+        added.append(dist_info.name.removesuffix(".dist-info"))
         for installed in recorded_files(dist_info):
             source = Path(os.path.normpath(installed))
             compile_hash_based(source)
@@ -193,7 +199,10 @@ def deps(pex: Path, out: Path) -> None:
             if directory.is_dir():
                 directory.chmod(0o755)
         mirror_parents(layer, site_packages(VENV) / "x")
-    layer.mkdir(parents=True, exist_ok=True)
+    mirror_parents(layer, DEPS_RECORD)
+    record = layer / DEPS_RECORD.relative_to("/")
+    record.write_text("".join(f"{name}\n" for name in added))
+    record.chmod(0o644)
     normalize(layer)
     # The stage's own layer then holds the layer directory only: the engine keeps that stage after the build
     # (an untagged image per pipeline), so what the next step does not need is not left in it.
