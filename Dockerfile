@@ -27,6 +27,11 @@ FROM $OS_IMAGE AS layers
 COPY base-deps.pex /tmp/base-deps.pex
 COPY build-support/docker/image_layers.py /tmp/image_layers.py
 RUN python3 /tmp/image_layers.py base /tmp/base-deps.pex /layers
+# What this stage leaves on the engine is needed by no later step: the deploy deletes it on a CI runner
+# (tools/pipeline_platform/images.py BUILD_STAGE_LABEL). Labelled last, with this build's tag: the steps
+# above stay cached and shared, and a deploy deletes its own build's leftovers only.
+ARG IMAGE_TAG
+LABEL org.rio-pipelines.build-stage="base-${IMAGE_TAG}"
 
 # --- Stage 2: the base image.
 FROM $OS_IMAGE

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
-from pipeline_platform.images import seed_layers
+from pipeline_platform.images import BUILD_STAGE_LABEL, drop_build_stages, forget_seeded, seed_layers
 from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import MINIMAL_PIPELINE, add_minimal_pipeline, free_port
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
@@ -127,6 +127,10 @@ def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(
     seeded = seed_layers([f"{address}/{IMAGE}:before", missing], docker_host=fresh_engine.host)
     assert seeded.pulled == (f"{address}/{IMAGE}:before",), seeded.failed
     assert "manifest unknown" in seeded.failed[missing] or "not found" in seeded.failed[missing]
+    # As the deploy does on a runner (--free-disk): the pulled image is deleted before the build; the engine
+    # still knows which layers the registry has.
+    assert forget_seeded(seeded, fresh_engine.host) is None
+    assert not docker(fresh_engine.host, "image", "ls", "-q", f"{address}/{IMAGE}:before").strip()
     pushed = package(repo, fresh_engine.host, "after", option)
 
     new = {digest: size for digest, size in blobs(storage).items() if digest not in stored}
@@ -137,6 +141,47 @@ def test_after_a_code_only_change_a_fresh_engine_pushes_only_the_sources_layer(
     assert (
         layers(fresh_engine.host, f"{address}/{IMAGE}:after")[:-1]
         == layers(fresh_engine.host, f"{address}/{IMAGE}:before")[:-1]
+    )
+
+
+def test_a_runner_deletes_what_its_build_stages_left_and_keeps_its_images(fresh_engine: Engine) -> None:
+    host = fresh_engine.host
+
+    def stage_images(tag: str) -> list[str]:
+        return [
+            line
+            for stage in ("base", "deps")
+            for line in docker(
+                host,
+                "image",
+                "ls",
+                "--all",
+                "--quiet",
+                "--filter",
+                f"label={BUILD_STAGE_LABEL}={stage}-{tag}",
+            ).split()
+        ]
+
+    assert stage_images("repro") and stage_images("after"), "the builds above left no labelled stage image"
+    after = stage_images("after")
+    images_before = docker(host, "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+
+    reclaimed = drop_build_stages("repro", host)
+
+    assert re.fullmatch(
+        r"base: Total reclaimed space: \S+; deps: Total reclaimed space: \S+", reclaimed
+    ), reclaimed
+    assert stage_images("repro") == []
+    # Another build's leftovers (another tag) are not this deploy's to delete, nor the steps they share.
+    assert stage_images("after") == after
+    reclaimed = drop_build_stages("after", host)
+    assert stage_images("after") == []
+    # The last builds of the stages gone, their layers (the pex copied in, the layer trees) go too.
+    sizes = re.findall(r"Total reclaimed space: ([\d.]+)([kMG]?B)", reclaimed)
+    assert any(unit in ("MB", "GB") and float(value) > 1 for value, unit in sizes), reclaimed
+    assert docker(host, "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}") == images_before
+    assert layers(host, f"{IMAGE}:repro")[: len(layers(host, f"{BASE}:repro"))] == layers(
+        host, f"{BASE}:repro"
     )
 
 

@@ -5,7 +5,7 @@
 
 Every flag can come from the environment instead (for the workflows): PIPELINES_DEPLOY_ENVIRONMENT,
 PIPELINES_DEPLOY_CHANGED_SINCE, PIPELINES_DEPLOY_PIPELINE, PIPELINES_DEPLOY_ALL, PIPELINES_DEPLOY_DRY_RUN,
-PIPELINES_DEPLOY_PRUNE and PIPELINES_DEPLOY_RUN; flags win.
+PIPELINES_DEPLOY_PRUNE, PIPELINES_DEPLOY_RUN and PIPELINES_DEPLOY_FREE_DISK; flags win.
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="embedded mode: run this deployment in its image on the local Docker, print its final state",
     )
     parser.add_argument(
+        "--free-disk",
+        action="store_true",
+        default=env_flag("FREE_DISK"),
+        help="a throwaway CI runner: once the base and deps images are built, delete the images pulled to "
+        "seed layers and what the build stages left (a workstation keeps them as its build cache)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="compare the server's deployments of the environment with the repository's (exit 1 on drift); "
@@ -98,6 +105,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         prune=args.prune,
         run=args.run,
         check=args.check,
+        free_disk=args.free_disk,
     )
 
 

@@ -5,6 +5,10 @@
 # does not see across stages.
 _ROOT_STAGE = ("# hadolint ignore=DL3002,DL3066", "USER root")
 _LAYER_TOOL = "RUN PATH=/usr/local/bin:/usr/bin:/bin python3 /opt/image-tools/image_layers.py"
+# What the deps stage leaves on the engine is needed by no later step: the deploy deletes it on a CI runner
+# (pipeline_platform/images.py BUILD_STAGE_LABEL). Labelled last, with this build's tag: the cached steps
+# before it stay shared, and a deploy deletes its own build's leftovers only.
+_BUILD_STAGE = ("ARG IMAGE_TAG", 'LABEL org.rio-pipelines.build-stage="deps-${IMAGE_TAG}"')
 
 
 def _deps_build_arg(name):
@@ -29,6 +33,7 @@ def _deps_image_instructions(name):
         f"COPY pipelines.{name}/deps-pex.pex /tmp/deps.pex",
         # The OS image's python3 runs the tool: `deps` moves the base venv aside while it installs the deps.
         f"{_LAYER_TOOL} deps /tmp/deps.pex /layers",
+        *_BUILD_STAGE,
         "FROM scratch",
         "COPY --from=deps /layers/deps/ /",
     ]

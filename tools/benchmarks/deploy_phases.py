@@ -215,6 +215,7 @@ PHASE_ROWS = (
         "published deps images: keys from the lockfile (one Pants query) + pull, the tool's figure (s)",
     ),
     ("deps_build", "deps images built, one per set of distributions, and pushed, the tool's figure (s)"),
+    ("free_disk", "pulled images and build stages deleted (--free-disk), the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),
@@ -238,9 +239,9 @@ def phases(
 
     Top-level phases (they add up to the wall): lockfile, pants_start and tool_start (the launcher's
     ``./pants package``, then its pex up to the plan; ``outer_start`` instead for ``./pants run``), plan,
-    pull, base_lookup, base_first, deps_lookup, deps_build, images, registration, other. Inside ``images``:
-    IMAGE_PHASES, from the workunits and the registry traffic (the push is the only traffic while the images
-    step runs), and lockfile_resolve inside ``lockfile``.
+    pull, base_lookup, base_first, deps_lookup, deps_build, free_disk, images, registration, other. Inside
+    ``images``: IMAGE_PHASES, from the workunits and the registry traffic (the push is the only traffic while
+    the images step runs), and lockfile_resolve inside ``lockfile``.
     """
     notes: list[str] = []
     result: dict[str, float] = {}
@@ -277,6 +278,7 @@ def phases(
         ("base_first", r"^Base image built: .*\(([\d.]+) s\)\.$"),
         ("deps_lookup", r"^Deps images: \d+ of \d+ published.*\(([\d.]+) s\)\.$"),
         ("deps_build", r"^Deps images: \d+ built and published.*\(([\d.]+) s\)\.$"),
+        ("free_disk", r"^Disk freed for the image builds: .*\(([\d.]+) s\)\.$"),
     ):
         if found := _seconds(run, pattern):
             result[key] = found[1]
@@ -317,6 +319,7 @@ def phases(
         "base_first",
         "deps_lookup",
         "deps_build",
+        "free_disk",
         "images",
         "registration",
     )

@@ -81,6 +81,7 @@ def deploy_settings(root: Path, registry_name: str, api_url: str, os_image: str)
     return {
         "PANTS_CONFIG_FILES": "pants.ci.toml",
         "CI": "true",
+        "PIPELINES_DEPLOY_FREE_DISK": "true",
         "PIPELINES_IMAGE_REGISTRY": registry_name,
         "PREFECT_API_URL": api_url,
         "PREFECT_HOME": str(root / "prefect-client"),

@@ -52,6 +52,9 @@ class Options:
     prune: bool = False
     run: str | None = None
     check: bool = False  # deploy_prefect_flows.py --check: drift.check instead of a deploy
+    # A throwaway runner: once the base and deps images are built, the images pulled to seed layers and the
+    # build stages' leftovers are deleted (a workstation keeps them: they are its build cache).
+    free_disk: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,11 @@ def _build(
             )
             for pipeline in pipelines
         }
+    seed = None
     if replaced:
         seeded = time.monotonic()
-        report.seeded(images.seed_layers(replaced), seeded)
+        seed = images.seed_layers(replaced)
+        report.seeded(seed, seeded)
     base, base_image, deps = None, None, []
     if registry:
         started = time.monotonic()
@@ -215,6 +220,8 @@ def _build(
                 report.deps_built(built_deps, deps, started)
         except (PantsError, published.DepsKeyError) as error:  # an optimisation: the build says what is wrong
             report.deps_not_looked_up(error)
+    if run.options.free_disk:
+        _free_disk(seed, tag, report)
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()
     results = images.build_images(
@@ -224,6 +231,12 @@ def _build(
         report.published(base, published.publish(published.base_built_reference(registry, tag), base))
     report.images_done(results, started)
     return {result.pipeline.dir_name: result for result in results}
+
+
+def _free_disk(seed: images.Seeded | None, tag: str, report: Reporter) -> None:
+    started = time.monotonic()
+    not_forgotten = images.forget_seeded(seed) if seed is not None else None
+    report.disk_freed(images.drop_build_stages(tag), not_forgotten, started)
 
 
 async def _register(

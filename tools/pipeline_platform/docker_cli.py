@@ -59,6 +59,24 @@ def tag_and_push(built: str, reference: str, docker_host: str | None = None) -> 
     return repo_digest(reference, docker_host)
 
 
+def remove_images(references: list[str], docker_host: str | None = None) -> str | None:
+    """Untags ``references`` and deletes what no other tag or image holds: None, else why not."""
+    if not references:
+        return None
+    result = docker(docker_host, "image", "rm", *references)
+    return None if result.returncode == 0 else _last_line(result)[:300]
+
+
+def prune_labelled(label: str, docker_host: str | None = None) -> str:
+    """Deletes the untagged leaf images carrying ``label`` (``key`` or ``key=value``) and the untagged parents
+    only they used: the engine's line on the space reclaimed, or why nothing was."""
+    result = docker(docker_host, "image", "prune", "--force", "--filter", f"label={label}")
+    if result.returncode != 0:
+        return f"not pruned: {_last_line(result)[:300]}"
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Total reclaimed space")]
+    return lines[-1] if lines else result.stdout.strip()[-200:]
+
+
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     return lines[-1] if lines else f"docker {' '.join(result.args[1:2])} exited {result.returncode}"

@@ -20,6 +20,11 @@ from pipelines.common.naming import PipelineName
 IMAGE_TAG_ENV = "IMAGE_TAG"  # read by pants.toml's [docker].build_args
 SEED_ATTEMPTS = 2
 SEED_RETRY_DELAY_S = 2.0
+# Carried by the last image of the base's and deps images' build stages (the root Dockerfile,
+# build-support/macros), valued `base-<tag>` and `deps-<tag>`: what those stages leave on the engine (the pex
+# copied in, the layer tree) is needed by no later step.
+BUILD_STAGE_LABEL = "org.rio-pipelines.build-stage"
+BUILD_STAGES = ("base", "deps")
 
 
 def build_images(
@@ -132,6 +137,24 @@ def seed_layers(references: Sequence[str], docker_host: str | None = None) -> Se
                 break
             time.sleep(SEED_RETRY_DELAY_S)
     return Seeded(tuple(pulled), failed)
+
+
+def forget_seeded(seed: Seeded, docker_host: str | None = None) -> str | None:
+    """Deletes the images ``seed`` pulled once the layers they share with the build are held by other tags
+    (the base, the deps images): the engine keeps which layers the registry has (its distribution metadata)
+    after the images are gone, and a replaced base's layers would otherwise sit on the disk all deploy long.
+    None, else why not."""
+    return docker_cli.remove_images(list(seed.pulled), docker_host)
+
+
+def drop_build_stages(tag: str, docker_host: str | None = None) -> str:
+    """Deletes what the base's and the deps images' build stages left on the engine when built with ``tag``
+    (their untagged last images, and the untagged parents no other image uses: steps another build shares
+    stay); the engine's lines on the space reclaimed."""
+    return "; ".join(
+        f"{stage}: {docker_cli.prune_labelled(f'{BUILD_STAGE_LABEL}={stage}-{tag}', docker_host)}"
+        for stage in BUILD_STAGES
+    )
 
 
 def os_image_problem(repo: Path) -> str | None:
