@@ -64,6 +64,7 @@ from repo_testing.workspace import REPO_ROOT, commit_all, stop_pantsd
 
 CASES = ("base", "prefect")
 DISK_SAMPLE_S = 5.0
+DETAIL_STEP_BYTES = 200_000_000
 # pants-setup's step before Pants runs, with the action's default cap.
 BOUND_LOCAL_STORE = "build-support/ci/bound-pants-local-store.sh"
 LOCAL_STORE_MAX_BYTES = "1000000000"
@@ -81,6 +82,7 @@ class CaseResult(runner_services.DeployRun):
     layers_total: int = 0
     peak_disk: int = 0
     peak_parts: dict[str, int] = field(default_factory=dict)
+    peak_engine: str = ""  # `docker system df -v` of the runner's engine near the peak
     load: str = ""  # `uptime` before and after
 
 
@@ -182,12 +184,16 @@ def change_prefect(version: str) -> Callable[[Path], str]:
 
 class DiskSampler:
     """Samples the bytes under each path (``du -sxB1``: other file systems, such as overlay mounts, are not
-    crossed) every DISK_SAMPLE_S seconds on a thread; keeps the largest total and its parts."""
+    crossed) every DISK_SAMPLE_S seconds on a thread; keeps the largest total and its parts, and ``detail()``
+    (what the engine holds) each time the peak grows by DETAIL_STEP_BYTES since it was last taken."""
 
-    def __init__(self, parts: Mapping[str, Path]) -> None:
+    def __init__(self, parts: Mapping[str, Path], detail: Callable[[], str] | None = None) -> None:
         self.parts = dict(parts)
         self.peak = 0
         self.peak_parts: dict[str, int] = {}
+        self.detail = detail
+        self.peak_detail = ""
+        self._detail_at = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -196,6 +202,8 @@ class DiskSampler:
         total = sum(sizes.values())
         if total > self.peak:
             self.peak, self.peak_parts = total, sizes
+            if self.detail is not None and total >= self._detail_at + DETAIL_STEP_BYTES:
+                self.peak_detail, self._detail_at = self.detail(), total
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -217,6 +225,14 @@ def _du(path: Path) -> int:
         return 0
     result = subprocess.run(["du", "-sxB1", str(path)], capture_output=True, text=True, check=False)
     return int(result.stdout.split()[0]) if result.stdout.strip() else 0
+
+
+def engine_usage(docker_host: str) -> str:
+    """What the engine's disk holds, image by image (`docker system df -v`)."""
+    result = subprocess.run(
+        ["docker", "--host", docker_host, "system", "df", "-v"], capture_output=True, text=True, check=False
+    )
+    return result.stdout if result.returncode == 0 else f"docker system df failed: {result.stderr[-300:]}"
 
 
 def uptime() -> str:
@@ -369,7 +385,8 @@ def measure_size(
                         "runner's Docker data root": engine.root / "data",
                         "Pants caches (restored)": caches.root,
                         "checkout (.pants.d, dist)": checkout,
-                    }
+                    },
+                    detail=lambda: engine_usage(engine.host),
                 )
                 case.load = f"before: {uptime()}"
                 with sampler:
@@ -378,6 +395,8 @@ def measure_size(
                     )
                 case.load += f"; after: {uptime()}"
             case.peak_disk, case.peak_parts = sampler.peak, sampler.peak_parts
+            case.peak_engine = sampler.peak_detail
+            (root / f"engine-at-peak-{label}.txt").write_text(sampler.peak_detail)
             built = run.first(r"Building (\d+) image\(s\) with Pants")
             case.images_built = int(built[1][1]) if built else 0
             registered = run.first(r"Registered (\d+) deployment\(s\)")
@@ -390,7 +409,8 @@ def measure_size(
             result.cases.append(case)
             # Kept as it comes: a later case that fails leaves the earlier ones' figures.
             (root / "result.json").write_text(json.dumps(asdict(result), indent=2, default=str))
-            progress(size, started, f"{label}: {json.dumps(asdict(case), default=str)}")
+            summary = {key: value for key, value in asdict(case).items() if key != "peak_engine"}
+            progress(size, started, f"{label}: {json.dumps(summary, default=str)}")
             progress(
                 size,
                 started,
