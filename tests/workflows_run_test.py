@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,7 @@ def test_the_staging_deploy_pushes_the_changed_pipeline_and_registers_it(
     assert registered["rj-smtr--gps-brt--staging"].image == f"{registry}/rio/rj-smtr--gps-brt:{tag}"
     tags = httpx.get(f"http://{registry}/v2/rio/rj-smtr--gps-brt/tags/list").json()["tags"]
     assert tag in tags
+    # A runner: what the base and deps builds left is deleted before the images are built (--free-disk).
+    assert re.search(
+        r"Disk freed for the image builds: build stages pruned \(base: ", result.log()
+    ), result.log()
