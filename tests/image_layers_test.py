@@ -169,7 +169,7 @@ def test_a_runner_deletes_what_its_build_stages_left_and_keeps_its_images(fresh_
 
     images_before = tagged_images()
 
-    reclaimed = drop_build_stages("repro", host)
+    reclaimed = drop_build_stages("repro", docker_host=host)
 
     assert re.fullmatch(
         r"base: Total reclaimed space: \S+; deps: Total reclaimed space: \S+", reclaimed
@@ -177,7 +177,7 @@ def test_a_runner_deletes_what_its_build_stages_left_and_keeps_its_images(fresh_
     assert stage_images("repro") == []
     # Another build's leftovers (another tag) are not this deploy's to delete, nor the steps they share.
     assert stage_images("after") == after
-    reclaimed = drop_build_stages("after", host)
+    reclaimed = drop_build_stages("after", docker_host=host)
     assert stage_images("after") == []
     # The last builds of the stages gone, their layers (the pex copied in, the layer trees) go too.
     sizes = re.findall(r"Total reclaimed space: ([\d.]+)([kMG]?B)", reclaimed)

@@ -215,7 +215,7 @@ PHASE_ROWS = (
         "published deps images: keys from the lockfile (one Pants query) + pull, the tool's figure (s)",
     ),
     ("deps_build", "deps images built, one per set of distributions, and pushed, the tool's figure (s)"),
-    ("free_disk", "pulled images and build stages deleted (--free-disk), the tool's figure (s)"),
+    ("free_disk", "pulled images and build stages deleted (--free-disk, twice), the tool's figure (s)"),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),
@@ -278,10 +278,12 @@ def phases(
         ("base_first", r"^Base image built: .*\(([\d.]+) s\)\.$"),
         ("deps_lookup", r"^Deps images: \d+ of \d+ published.*\(([\d.]+) s\)\.$"),
         ("deps_build", r"^Deps images: \d+ built and published.*\(([\d.]+) s\)\.$"),
-        ("free_disk", r"^Disk freed for the image builds: .*\(([\d.]+) s\)\.$"),
     ):
         if found := _seconds(run, pattern):
             result[key] = found[1]
+    freed = re.compile(r"^Disk freed for the image builds: .*\(([\d.]+) s\)\.$")
+    if freeing := [float(match[1]) for line in run.lines if (match := freed.search(line.text))]:
+        result["free_disk"] = sum(freeing)
     images_start = run.first(r"Building \d+ image\(s\) with Pants")
     images = _seconds(run, r"Images done in ([\d.]+) s")
     if images_start and images:

@@ -215,13 +215,14 @@ def _build(
             if layers is not None:
                 deps = published.find_deps(run.repo, registry, pipelines, layers)
                 report.deps(deps, started)
+                # Before the deps stages fill the disk: the seeded images and the base's stage are done with.
+                seed = _free_disk(run, seed, images.BUILD_STAGES[:1])
                 started = time.monotonic()
                 deps, built_deps = published.build_missing_deps(run.repo, registry, tag, base_image, deps)
                 report.deps_built(built_deps, deps, started)
         except (PantsError, published.DepsKeyError) as error:  # an optimisation: the build says what is wrong
             report.deps_not_looked_up(error)
-    if run.options.free_disk:
-        _free_disk(seed, tag, report)
+    _free_disk(run, seed, images.BUILD_STAGES)
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()
     results = images.build_images(
@@ -233,10 +234,14 @@ def _build(
     return {result.pipeline.dir_name: result for result in results}
 
 
-def _free_disk(seed: images.Seeded | None, tag: str, report: Reporter) -> None:
+def _free_disk(run: _Deploy, seed: images.Seeded | None, stages: Sequence[str]) -> images.Seeded | None:
+    """With --free-disk, deletes the seeded images and what ``stages`` left; the seed still to delete."""
+    if not run.options.free_disk:
+        return seed
     started = time.monotonic()
     not_forgotten = images.forget_seeded(seed) if seed is not None else None
-    report.disk_freed(images.drop_build_stages(tag), not_forgotten, started)
+    run.report.disk_freed(images.drop_build_stages(run.tag, stages), not_forgotten, started)
+    return None
 
 
 async def _register(

@@ -147,13 +147,13 @@ def forget_seeded(seed: Seeded, docker_host: str | None = None) -> str | None:
     return docker_cli.remove_images(list(seed.pulled), docker_host)
 
 
-def drop_build_stages(tag: str, docker_host: str | None = None) -> str:
-    """Deletes what the base's and the deps images' build stages left on the engine when built with ``tag``
+def drop_build_stages(tag: str, stages: Sequence[str] = BUILD_STAGES, docker_host: str | None = None) -> str:
+    """Deletes what the build stages ``stages`` (of BUILD_STAGES) left on the engine when built with ``tag``
     (their untagged last images, and the untagged parents no other image uses: steps another build shares
     stay); the engine's lines on the space reclaimed."""
     return "; ".join(
         f"{stage}: {docker_cli.prune_labelled(f'{BUILD_STAGE_LABEL}={stage}-{tag}', docker_host)}"
-        for stage in BUILD_STAGES
+        for stage in stages
     )
 
 
