@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from pipeline_platform.docker_cli import unavailable_reason as docker_unavailable_reason
-from pipeline_platform.images import BUILD_STAGE_LABEL, drop_build_stages, forget_seeded, seed_layers
+from pipeline_platform.images import (
+    BUILD_STAGE_LABEL,
+    BUILD_STAGES,
+    drop_build_stages,
+    forget_seeded,
+    seed_layers,
+)
 from repo_testing.ci import skip_or_fail
 from repo_testing.deploy_support import MINIMAL_PIPELINE, add_minimal_pipeline, free_port
 from repo_testing.docker_engine import Engine, EngineError, throwaway_engine
@@ -148,7 +154,7 @@ def test_a_runner_deletes_what_its_build_stages_left_and_keeps_its_images(fresh_
     def stage_images(tag: str) -> list[str]:
         return [
             line
-            for stage in ("base", "deps")
+            for stage in BUILD_STAGES
             for line in docker(
                 host,
                 "image",

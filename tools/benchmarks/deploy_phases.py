@@ -215,7 +215,11 @@ PHASE_ROWS = (
         "published deps images: keys from the lockfile (one Pants query) + pull, the tool's figure (s)",
     ),
     ("deps_build", "deps images built, one per set of distributions, and pushed, the tool's figure (s)"),
-    ("free_disk", "pulled images and build stages deleted (--free-disk, twice), the tool's figure (s)"),
+    (
+        "free_disk",
+        "pulled images and build stages deleted (--free-disk: after the deps lookup, after the deps "
+        "builds), the tool's figure (s)",
+    ),
     ("images", "images step, the tool's figure (s)"),
     ("pex", "  pex builds (s)"),
     ("base_build", "  base image docker build (s)"),

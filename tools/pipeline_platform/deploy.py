@@ -216,13 +216,13 @@ def _build(
                 deps = published.find_deps(run.repo, registry, pipelines, layers)
                 report.deps(deps, started)
                 # Before the deps stages fill the disk: the seeded images and the base's stage are done with.
-                seed = _free_disk(run, seed, images.BUILD_STAGES[:1])
+                seed = _free_disk(run, seed, (images.BASE_STAGE,))
                 started = time.monotonic()
                 deps, built_deps = published.build_missing_deps(run.repo, registry, tag, base_image, deps)
                 report.deps_built(built_deps, deps, started)
         except (PantsError, published.DepsKeyError) as error:  # an optimisation: the build says what is wrong
             report.deps_not_looked_up(error)
-    _free_disk(run, seed, images.BUILD_STAGES)
+    _free_disk(run, seed, (images.DEPS_STAGE,))
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()
     results = images.build_images(

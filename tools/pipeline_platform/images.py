@@ -24,7 +24,8 @@ SEED_RETRY_DELAY_S = 2.0
 # build-support/macros), valued `base-<tag>` and `deps-<tag>`: what those stages leave on the engine (the pex
 # copied in, the layer tree) is needed by no later step.
 BUILD_STAGE_LABEL = "org.rio-pipelines.build-stage"
-BUILD_STAGES = ("base", "deps")
+BASE_STAGE, DEPS_STAGE = "base", "deps"
+BUILD_STAGES = (BASE_STAGE, DEPS_STAGE)
 
 
 def build_images(
