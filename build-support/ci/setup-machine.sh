@@ -60,7 +60,8 @@ export_var() {
     command -v git >/dev/null || missing+=(git)
     command -v shellcheck >/dev/null || missing+=(shellcheck)
     if wants docker || wants os-image || wants offline-os-image; then
-      command -v docker >/dev/null || command -v dockerd >/dev/null || missing+=(docker.io)
+      # A machine may carry a Docker client alone (no engine): the engine's package is what a build needs.
+      docker info >/dev/null 2>&1 || command -v dockerd >/dev/null || missing+=(docker.io)
       command -v debootstrap >/dev/null || missing+=(debootstrap)
     fi
     if wants registry; then command -v docker-registry >/dev/null || missing+=(docker-registry); fi
