@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -165,11 +167,37 @@ def compile_hash_based(source: Path) -> None:
         )
 
 
-def copy_into(layer: Path, path: Path) -> None:
+def move_into(layer: Path, path: Path) -> None:
+    """Moves an installed file into ``layer`` (a rename: the file's bytes are not written twice)."""
     if path.is_relative_to(VENV) and (path.is_file() or path.is_symlink()):
         target = layer / path.relative_to("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target, follow_symlinks=False)
+        os.rename(path, target)
+
+
+def distribution_key(stem: str) -> tuple[str, str]:
+    """(normalized project name, version) of a wheel's file name or a `.dist-info` directory's name."""
+    name, version = stem.removesuffix(".dist-info").split("-")[:2]
+    return re.sub(r"[-_.]+", "-", name).lower(), version
+
+
+def keep_lacking_distributions(pex: Path, base_keys: set[tuple[str, str]]) -> None:
+    """Rewrites the packed ``pex``'s PEX-INFO so that it holds only the distributions the base lacks.
+
+    `pex venv` then extracts and installs those alone (the base's, Prefect among them, are most of a deps
+    pex). Each kept distribution is a root requirement, pinned; what it needs from the base is missing from
+    the pex, which `ignore_errors` accepts: the base venv provides it at run time."""
+    info_file = pex / "PEX-INFO"
+    info = json.loads(info_file.read_text())
+    kept = {
+        wheel: fingerprint
+        for wheel, fingerprint in info["distributions"].items()
+        if distribution_key(wheel) not in base_keys
+    }
+    info["distributions"] = kept
+    info["requirements"] = sorted("==".join(distribution_key(wheel)) for wheel in kept)
+    info["ignore_errors"] = True
+    info_file.write_text(json.dumps(info))
 
 
 def deps(pex: Path, out: Path) -> None:
@@ -177,23 +205,24 @@ def deps(pex: Path, out: Path) -> None:
 
     ``pex`` holds no sources (the pipeline's deps pex), so a code change leaves it, this build step and its
     layer as they were."""
-    base_packages = {path.name for path in site_packages(VENV).glob("*.dist-info")}
+    base_dists = {path.name for path in site_packages(VENV).glob("*.dist-info")}
+    keep_lacking_distributions(pex, {distribution_key(name) for name in base_dists})
     # Built at the base venv's own path (scripts and .pyc files record it): this throwaway stage deletes the
     # base venv first (overlayfs cannot rename a lower layer's directory).
     shutil.rmtree(VENV)
-    # Compiled here only for what the layer keeps: most of the venv is the base's, dropped below.
+    # Compiled here only for what the layer keeps (the venv's own files are the base's).
     run_pex_venv(pex, "deps", VENV, compile_all=False)
     layer = out / "deps"
     added = []
     for dist_info in sorted(site_packages(VENV).glob("*.dist-info")):
-        if dist_info.name in base_packages:
+        if dist_info.name in base_dists:
             continue
         added.append(dist_info.name.removesuffix(".dist-info"))
         for installed in recorded_files(dist_info):
             source = Path(os.path.normpath(installed))
             compile_hash_based(source)
             for path in (source, *compiled(source)):
-                copy_into(layer, path)
+                move_into(layer, path)
     if (layer / VENV.relative_to("/")).exists():
         for directory in sorted((layer / VENV.relative_to("/")).rglob("*")):
             if directory.is_dir():
