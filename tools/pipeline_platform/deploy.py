@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -194,10 +194,6 @@ def _build(
             for pipeline in pipelines
         }
     seed = None
-    if replaced:
-        seeded = time.monotonic()
-        seed = images.seed_layers(replaced)
-        report.seeded(seed, seeded)
     base, base_image, deps = None, None, []
     if registry:
         started = time.monotonic()
@@ -210,19 +206,31 @@ def _build(
                 started = time.monotonic()
                 base_image = published.build_base(run.repo, registry, tag)
                 report.base_built(base_image, started)
+                # Seeded after: the replaced images' layers are not on the disk while the base builds.
+                _free_disk(run, None, (images.BASE_STAGE,))
+        except PantsError as error:
+            report.deps_not_looked_up(error)
+    if replaced:
+        seeded = time.monotonic()
+        seed = images.seed_layers(replaced)
+        report.seeded(seed, seeded)
+    if registry and base_image is not None:
+        try:
             started = time.monotonic()
             layers = published.base_layers_key(base_image)
             if layers is not None:
                 deps = published.find_deps(run.repo, registry, pipelines, layers)
                 report.deps(deps, started)
-                # Before the deps stages fill the disk: the seeded images and the base's stage are done with.
-                seed = _free_disk(run, seed, (images.BASE_STAGE,))
+                # Before the deps stages fill the disk: the seeded images are done with.
+                seed = _free_disk(run, seed, ())
                 started = time.monotonic()
-                deps, built_deps = published.build_missing_deps(run.repo, registry, tag, base_image, deps)
+                deps, built_deps = published.build_missing_deps(
+                    run.repo, registry, tag, base_image, deps, after_each=_stage_dropper(run)
+                )
                 report.deps_built(built_deps, deps, started)
         except (PantsError, published.DepsKeyError) as error:  # an optimisation: the build says what is wrong
             report.deps_not_looked_up(error)
-    _free_disk(run, seed, (images.DEPS_STAGE,))
+    _free_disk(run, seed, ())
     report.building(len(pipelines), tag, registry)
     started = time.monotonic()
     results = images.build_images(
@@ -239,9 +247,29 @@ def _free_disk(run: _Deploy, seed: images.Seeded | None, stages: Sequence[str]) 
     if not run.options.free_disk:
         return seed
     started = time.monotonic()
-    not_forgotten = images.forget_seeded(seed) if seed is not None else None
-    run.report.disk_freed(images.drop_build_stages(run.tag, stages), not_forgotten, started)
+    freed = []
+    if seed is not None:
+        not_forgotten = images.forget_seeded(seed)
+        freed.append(
+            "pulled images deleted" if not_forgotten is None else f"pulled images kept ({not_forgotten})"
+        )
+    if stages:
+        freed.append(f"build stages pruned ({images.drop_build_stages(run.tag, stages)})")
+    if freed:
+        run.report.disk_freed(freed, started)
     return None
+
+
+def _stage_dropper(run: _Deploy) -> Callable[[], None] | None:
+    """With --free-disk, what deletes a deps build's stage before the next deps build (they are built one at a
+    time then: finished stages would otherwise pile up until the last)."""
+    if not run.options.free_disk:
+        return None
+
+    def drop_deps_stage() -> None:
+        _free_disk(run, None, (images.DEPS_STAGE,))
+
+    return drop_deps_stage
 
 
 async def _register(

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -333,10 +333,14 @@ def build_missing_deps(
     base_image: str,
     deps: Sequence[Published],
     docker_host: str | None = None,
+    after_each: Callable[[], None] | None = None,
 ) -> tuple[list[Published], list[Published]]:
     """Builds each deps image ``deps`` lacks once, for the first pipeline that needs it (on ``base_image``),
     and publishes it under its inputs tag. Returns ``deps`` with the published ones filled in, and what was
-    built (one per image, naming that pipeline; ``published`` None if its push failed)."""
+    built (one per image, naming that pipeline; ``published`` None if its push failed).
+
+    With ``after_each``, the images are built one at a time and ``after_each`` runs after each build (a
+    runner short of disk deletes that build's stage before the next one); otherwise in one Pants run."""
     needed: dict[str, Published] = {}
     for item in deps:
         if not item.published and item.pipeline is not None:
@@ -344,14 +348,18 @@ def build_missing_deps(
     if not needed:
         return list(deps), []
     registries = {"pipelines": {"address": registry, "default": True}}
-    run_pants(
-        repo,
-        f"--docker-registries={registries!r}",
-        f"--docker-build-args=+{[f'{BASE_BUILD_ARG}={base_image}']!r}",
-        "package",
-        *(f"pipelines/{item.pipeline.dir_name}:deps-image" for item in needed.values() if item.pipeline),
-        env={IMAGE_TAG_ENV: tag},
-    )
+    targets = [f"pipelines/{item.pipeline.dir_name}:deps-image" for item in needed.values() if item.pipeline]
+    for batch in [[target] for target in targets] if after_each else [targets]:
+        run_pants(
+            repo,
+            f"--docker-registries={registries!r}",
+            f"--docker-build-args=+{[f'{BASE_BUILD_ARG}={base_image}']!r}",
+            "package",
+            *batch,
+            env={IMAGE_TAG_ENV: tag},
+        )
+        if after_each:
+            after_each()
     built = []
     for item in needed.values():
         assert item.pipeline is not None

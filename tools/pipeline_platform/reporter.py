@@ -149,12 +149,8 @@ class Reporter:
             highlight=False,
         )
 
-    def disk_freed(self, stages: str, seeded_not_removed: str | None, started: float) -> None:
-        seeded = "" if seeded_not_removed is None else f"; pulled images kept ({seeded_not_removed})"
-        self._say(
-            f"Disk freed for the image builds: build stages pruned ({stages}){seeded} ({since(started)}).",
-            highlight=False,
-        )
+    def disk_freed(self, freed: Sequence[str], started: float) -> None:
+        self._say(f"Disk freed for the image builds: {'; '.join(freed)} ({since(started)}).", highlight=False)
 
     def building(self, count: int, tag: str, registry: str | None) -> None:
         where = f"pushed to {registry}" if registry else f"kept local (no {REGISTRY_ENV})"
