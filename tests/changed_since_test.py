@@ -98,16 +98,21 @@ def test_prefect_yaml_change_marks_deployments_but_not_the_image(clean_repo: Pat
     spec.write_text(spec.read_text().replace('cron: "* * * * *"', 'cron: "*/2 * * * *"'))
     commit_all(clean_repo, "every two minutes")
 
-    # No image: the pipeline's deployments only, plus the tests that read every prefect.yaml
-    # (pipelines:deployment-specs): each deployment's Kubernetes job, and the validator's source rule.
-    assert affected(clean_repo) == {
-        "pipelines/rj_smtr__gps_brt:deployments",
-        "pipelines/rj_smtr__gps_brt/prefect.yaml:../deployment-specs",
-        "tools/pipeline_platform:tests",
-        "tools/pipeline_platform/manifests_test.py:tests",
-        "tools/pipeline_platform/validator:tests",
-        "tools/pipeline_platform/validator/source_test.py:tests",
-    }
+    # No image and no test: the pipeline's deployments only (the conventions lint checks the prefect.yaml and
+    # the Kubernetes Job of each deployment, on the changed pipelines only).
+    assert affected(clean_repo) == {"pipelines/rj_smtr__gps_brt:deployments"}
+
+
+def test_pipeline_code_change_marks_that_pipeline_only(clean_repo: Path) -> None:
+    tasks = clean_repo / "pipelines/rj_smtr__gps_brt/tasks.py"
+    tasks.write_text(tasks.read_text() + "\n")
+    commit_all(clean_repo, "touch gps_brt's tasks")
+
+    changed = affected(clean_repo)
+
+    # Its sources, tests and images; no other pipeline, and no test of the repository over every pipeline.
+    assert {"pipelines/rj_smtr__gps_brt/tasks.py:src", "pipelines/rj_smtr__gps_brt:image"} <= changed
+    assert {address for address in changed if not address.startswith("pipelines/rj_smtr__gps_brt")} == set()
 
 
 def test_pin_change_marks_the_users_of_that_requirement_only(clean_repo: Path) -> None:

@@ -18,20 +18,25 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline_conventions import secret_scan
+from pipeline_conventions.jobs import check_jobs
 from pipeline_conventions.layout import check_layout, is_pipeline_dir
 from pipeline_conventions.problems import Problem, sorted_problems
 from pipeline_platform.repo import DEPLOYMENTS_FILE
-from pipeline_platform.spec import validate_pipeline
+from pipeline_platform.spec import read_pipeline
 
 
 def check_pipeline(directory: Path) -> list[Problem]:
     """Layout, then the prefect.yaml (deployment names, environments, pools, secrets, schedules, entrypoint,
-    parameters, unknown keys) with the deploy tool's own validation, so lint and deploy agree. The
-    prefect.yaml is checked even when the directory's name is rejected (both report that name the same way:
-    it is shown once)."""
+    parameters, unknown keys) with the deploy tool's own validation, so lint and deploy agree; when it
+    validates cleanly, the Kubernetes Job of each deployment (rendered offline, as the worker would submit
+    it). The prefect.yaml is checked even when the directory's name is rejected (both report that name the
+    same way: it is shown once)."""
     problems = check_layout(directory)
     if (directory / DEPLOYMENTS_FILE).is_file():  # else the layout reports it missing
-        problems.extend(validate_pipeline(directory))
+        spec, found = read_pipeline(directory)
+        problems.extend(found)
+        if spec is not None:
+            problems.extend(check_jobs(spec))
     return sorted_problems(problems)
 
 

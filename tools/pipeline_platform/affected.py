@@ -162,8 +162,9 @@ def plan_since_whole_repo(repo: Path, since: str, files: Sequence[str], descript
 def plan_within(repo: Path, directories: Sequence[str], files: Sequence[str], description: str) -> Plan:
     """``files`` changed, all inside the pipeline ``directories``: the plan from those directories' graph.
 
-    The BUILD files above them (pipelines/ and the root) are read too, since their targets may own a
-    pipeline's files (pipelines:deployment-specs does): the owners found are then the ones Pants would find.
+    The BUILD files above them (pipelines/ and the root) are read too: only they could declare another target
+    owning a pipeline's files (none does), and the owners found, and the files reported unowned, must be the
+    ones Pants would find.
     """
     specs = [f"{directory}::" for directory in directories]
     graph = peek(repo, *specs, f"{PIPELINES_DIR}:", "//:")

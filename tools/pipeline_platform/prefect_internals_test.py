@@ -7,21 +7,30 @@ prefect`` until someone reruns the other tests on the new version and updates ``
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import importlib.metadata
 import inspect
+from typing import Any, NoReturn
 
+import prefect.client.orchestration
+import pytest
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
+from prefect_kubernetes.worker import KubernetesWorkerJobConfiguration
 
+from pipeline_platform.pools import load_pool_templates
 from pipeline_platform.prefect_internals import (
     DeploymentConfig,
+    OfflineClientError,
     PrefectYamlModel,
     RawScheduleConfig,
     WorkPoolConfig,
+    offline_client,
     schedule_config_to_deployment_schedule,
     signature_from_source,
 )
+from pipeline_platform.repo_root import find_repo_root
 from pipeline_platform.validator.fields import fields
 
 CHECKED_WITH = "3.9.1"
@@ -117,3 +126,43 @@ def test_signature_from_source_reads_without_importing() -> None:
     assert list(signature.parameters) == ["table", "batch_size", "lake"]
     assert signature.parameters["batch_size"].default == 10
     assert signature.parameters["lake"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def no_client(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("a Prefect client was created (and, with no API URL, an ephemeral server started)")
+
+
+def configuration(values: dict[str, Any], template: dict[str, Any] | None = None) -> Any:
+    template = template or load_pool_templates(find_repo_root())["default-pool"]
+    return asyncio.run(
+        KubernetesWorkerJobConfiguration.from_template_and_values(template, values, client=offline_client())
+    )
+
+
+def test_a_job_configuration_renders_with_the_offline_client_and_no_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prefect.client.orchestration, "get_client", no_client)
+
+    rendered = configuration({"image": "rj-teste--exemplo:0a1b2c3", "secretName": "prefect-jobs-secrets"})
+
+    container = rendered.job_manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "rj-teste--exemplo:0a1b2c3"
+    assert container["envFrom"] == [{"secretRef": {"name": "prefect-jobs-secrets"}}]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "{{ prefect.variables.secret_name }}",
+        "{{ prefect.blocks.secret.name }}",
+        {"$ref": {"block_document_id": "x"}},
+    ],
+)
+def test_what_needs_a_server_asks_the_offline_client_and_fails(
+    monkeypatch: pytest.MonkeyPatch, reference: Any
+) -> None:
+    monkeypatch.setattr(prefect.client.orchestration, "get_client", no_client)
+
+    with pytest.raises(OfflineClientError, match="needs one"):
+        configuration({"image": "rj-teste--exemplo:0a1b2c3", "secretName": reference})

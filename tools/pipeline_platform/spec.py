@@ -58,6 +58,7 @@ __all__ = [
     "deployment_names",
     "load_pipeline",
     "load_specs",
+    "read_pipeline",
     "render_image_tag",
     "validate_pipeline",
 ]
@@ -119,6 +120,13 @@ class PipelineSpec:
 def validate_pipeline(pipeline_dir: Path, pool_templates: PoolTemplates | None = None) -> list[Problem]:
     """Every problem of the pipeline's prefect.yaml (empty when it can be deployed), by file and line."""
     return _load(Path(pipeline_dir), pool_templates)[1]
+
+
+def read_pipeline(
+    pipeline_dir: Path, pool_templates: PoolTemplates | None = None
+) -> tuple[PipelineSpec | None, list[Problem]]:
+    """Its spec when the prefect.yaml can be deployed (else None), and every problem: one validation."""
+    return _load(Path(pipeline_dir), pool_templates)
 
 
 def load_pipeline(pipeline_dir: Path, pool_templates: PoolTemplates | None = None) -> PipelineSpec:
